@@ -1,0 +1,236 @@
+//! Layer 3, predict: next-window demand and the risk of an SLO breach.
+
+use serde::{Deserialize, Serialize};
+
+use crate::features::{Feature, FeatureVector};
+
+/// How a prediction was made, so that a reader can tell a forecast from a fallback.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum PredictionBasis {
+    /// The statistical forecast of [`StatisticalForecaster`].
+    Statistical,
+    /// A trained model, named by its file.
+    Model {
+        /// Model file or directory.
+        source: String,
+    },
+    /// Too little history for a forecast: the current usage stands in for the next window.
+    Reactive {
+        /// Why the forecast fell back.
+        reason: String,
+    },
+}
+
+/// Forecast of a workload's next 300 s window, with the risk estimate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// Expected CPU demand in cores.
+    pub cpu_mean_cores: f64,
+    /// Upper (p95-like) CPU demand in cores, for headroom planning.
+    pub cpu_upper_cores: f64,
+    /// Expected memory in GiB.
+    pub memory_mean_gib: f64,
+    /// Probability-like score in [0, 1] that the SLO is breached within the next windows at the
+    /// current ready capacity. A heuristic until a calibrated risk model is loaded.
+    pub risk: f64,
+    /// How the prediction was made.
+    pub basis: PredictionBasis,
+}
+
+/// Capacity context a predictor needs to turn demand into risk.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CapacityContext {
+    /// CPU the ready replicas can use before throttling, in cores (ready replicas times limit).
+    pub ready_cpu_cores: f64,
+    /// CPU utilization of ready capacity above which latency exceeds the SLO, in (0, 1].
+    pub slo_safe_utilization: f64,
+}
+
+/// Layer 3: turns features into a prediction.
+pub trait Predictor {
+    /// Predicts the next window from the features, the number of completed 300 s windows of
+    /// history behind them, and the current capacity.
+    fn predict(
+        &self,
+        features: &FeatureVector,
+        history_windows: usize,
+        capacity: &CapacityContext,
+    ) -> Prediction;
+}
+
+/// Statistical forecast used until gradient-boosted models are loaded.
+///
+/// Mean: an exponentially weighted mean of the last hour of 300 s windows (smoothing factor
+/// `alpha`, newest window weighted most) and the current usage, whichever is larger. Upper: the
+/// larger of the mean and the maximum window of the last hour, the headroom rule Google's
+/// Autopilot uses in spirit (plan for recent peaks). With fewer than `min_history_windows`
+/// completed windows the forecast falls back to the current usage and says so.
+///
+/// Risk is the logistic function of how far the upper forecast exceeds the SLO-safe share of
+/// ready capacity: `1 / (1 + exp(-steepness * (upper / safe_capacity - 1)))`. It is a heuristic
+/// ordering of danger, not a calibrated probability.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatisticalForecaster {
+    /// Smoothing factor of the exponentially weighted mean, in (0, 1]. Default 0.5.
+    pub alpha: f64,
+    /// Completed 300 s windows needed before forecasting. Default 12 (one hour).
+    pub min_history_windows: usize,
+    /// Steepness of the risk curve. Default 8.
+    pub risk_steepness: f64,
+}
+
+impl Default for StatisticalForecaster {
+    fn default() -> Self {
+        Self {
+            alpha: 0.5,
+            min_history_windows: 12,
+            risk_steepness: 8.0,
+        }
+    }
+}
+
+impl Predictor for StatisticalForecaster {
+    fn predict(
+        &self,
+        features: &FeatureVector,
+        history_windows: usize,
+        capacity: &CapacityContext,
+    ) -> Prediction {
+        self.forecast(features, history_windows, capacity)
+    }
+}
+
+impl StatisticalForecaster {
+    /// Predicts from features and the number of completed windows of history.
+    pub fn forecast(
+        &self,
+        features: &FeatureVector,
+        history_windows: usize,
+        capacity: &CapacityContext,
+    ) -> Prediction {
+        let now = features.get(Feature::CpuNow).unwrap_or(0.0);
+        let memory = features.get(Feature::MemoryNow).unwrap_or(0.0);
+        let hour_max = features.get(Feature::CpuMax1h);
+        let (mean, upper, basis) = match hour_max {
+            Some(hour_max) if history_windows >= self.min_history_windows => {
+                let smoothed = self.smoothed(features);
+                let mean = smoothed.max(now);
+                (mean, mean.max(hour_max), PredictionBasis::Statistical)
+            }
+            _ => (
+                now,
+                now,
+                PredictionBasis::Reactive {
+                    reason: format!(
+                        "{history_windows} of {} completed 300 s windows of history; using current usage",
+                        self.min_history_windows
+                    ),
+                },
+            ),
+        };
+        Prediction {
+            cpu_mean_cores: mean,
+            cpu_upper_cores: upper,
+            memory_mean_gib: memory,
+            risk: self.risk(upper, capacity),
+            basis,
+        }
+    }
+
+    /// Exponentially weighted mean over the lags the features carry: lag 12, lag 3, lag 1 and the
+    /// one-hour mean as the oldest anchor.
+    fn smoothed(&self, features: &FeatureVector) -> f64 {
+        let series = [
+            features.get(Feature::CpuMean1h),
+            features.get(Feature::CpuLag12),
+            features.get(Feature::CpuLag3),
+            features.get(Feature::CpuLag1),
+            features.get(Feature::CpuNow),
+        ];
+        let mut smoothed: Option<f64> = None;
+        for value in series.into_iter().flatten() {
+            smoothed = Some(match smoothed {
+                None => value,
+                Some(previous) => self.alpha * value + (1.0 - self.alpha) * previous,
+            });
+        }
+        smoothed.unwrap_or(0.0)
+    }
+
+    /// Returns the heuristic risk of the upper forecast against SLO-safe capacity.
+    pub fn risk(&self, upper_cores: f64, capacity: &CapacityContext) -> f64 {
+        let safe = capacity.ready_cpu_cores * capacity.slo_safe_utilization;
+        if safe <= 0.0 {
+            return if upper_cores > 0.0 { 1.0 } else { 0.0 };
+        }
+        1.0 / (1.0 + (-self.risk_steepness * (upper_cores / safe - 1.0)).exp())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::{FeatureSample, RollingFeatures};
+
+    fn capacity(cores: f64) -> CapacityContext {
+        CapacityContext {
+            ready_cpu_cores: cores,
+            slo_safe_utilization: 0.7,
+        }
+    }
+
+    #[test]
+    fn short_history_falls_back_to_reactive() {
+        let mut rolling = RollingFeatures::new();
+        rolling.push(FeatureSample {
+            time_s: 0.0,
+            cpu_cores: 3.0,
+            ..FeatureSample::default()
+        });
+        let forecaster = StatisticalForecaster::default();
+        let prediction = forecaster.forecast(
+            &rolling.features(),
+            rolling.completed_windows(),
+            &capacity(10.0),
+        );
+        assert_eq!(prediction.cpu_mean_cores, 3.0);
+        assert_eq!(prediction.cpu_upper_cores, 3.0);
+        assert!(matches!(prediction.basis, PredictionBasis::Reactive { .. }));
+    }
+
+    #[test]
+    fn upper_forecast_covers_last_hour_peak() {
+        let mut rolling = RollingFeatures::new();
+        for window in 0..=13 {
+            let cpu = if window == 5 { 9.0 } else { 2.0 };
+            rolling.push(FeatureSample {
+                time_s: window as f64 * 300.0,
+                cpu_cores: cpu,
+                ..FeatureSample::default()
+            });
+        }
+        let forecaster = StatisticalForecaster::default();
+        let prediction = forecaster.forecast(
+            &rolling.features(),
+            rolling.completed_windows(),
+            &capacity(10.0),
+        );
+        assert_eq!(prediction.basis, PredictionBasis::Statistical);
+        assert_eq!(prediction.cpu_upper_cores, 9.0);
+        assert!(prediction.cpu_mean_cores < 9.0);
+        assert!(prediction.cpu_mean_cores >= 2.0);
+    }
+
+    #[test]
+    fn risk_rises_with_demand_over_capacity() {
+        let forecaster = StatisticalForecaster::default();
+        let low = forecaster.risk(1.0, &capacity(10.0));
+        let edge = forecaster.risk(7.0, &capacity(10.0));
+        let high = forecaster.risk(14.0, &capacity(10.0));
+        assert!(low < 0.05, "{low}");
+        assert!((edge - 0.5).abs() < 1e-9, "{edge}");
+        assert!(high > 0.95, "{high}");
+        assert_eq!(forecaster.risk(1.0, &capacity(0.0)), 1.0);
+    }
+}
