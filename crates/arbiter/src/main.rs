@@ -21,6 +21,9 @@ enum Command {
     /// Work with the simulator's HorizontalPodAutoscaler.
     #[command(subcommand)]
     Hpa(cmd::hpa::HpaCommand),
+    /// Load gradient-boosted models in XGBoost's JSON format and predict with them.
+    #[command(subcommand)]
+    Model(cmd::model::ModelCommand),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Compare(args) => cmd::compare::run(args),
         Command::Hpa(command) => cmd::hpa::run(command),
+        Command::Model(command) => cmd::model::run(command).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
