@@ -60,6 +60,20 @@ pub enum Action {
         /// Workload key `namespace/name`.
         workload: String,
     },
+    /// Replace the Deployment's pods one by one, as `kubectl rollout restart` does (a patch of
+    /// the pod template's `kubectl.kubernetes.io/restartedAt` annotation).
+    RolloutRestart {
+        /// Workload key `namespace/name`.
+        workload: String,
+    },
+    /// Cap the demand the comparison's load generator offers to a workload, or lift the cap.
+    /// Only the simulated comparison has a load generator to cap.
+    CapLoad {
+        /// Workload key `namespace/name` the generator sends load to.
+        workload: String,
+        /// Offered load cap in cores of demand, or `None` to lift the cap.
+        cap_cores: Option<f64>,
+    },
 }
 
 impl Action {
@@ -67,7 +81,10 @@ impl Action {
     pub fn workload(&self) -> Option<&str> {
         match self {
             Action::Noop => None,
-            Action::Scale { workload, .. } | Action::Hold { workload } => Some(workload),
+            Action::Scale { workload, .. }
+            | Action::Hold { workload }
+            | Action::RolloutRestart { workload }
+            | Action::CapLoad { workload, .. } => Some(workload),
         }
     }
 
@@ -76,6 +93,28 @@ impl Action {
         match self {
             Action::Scale { from, to, .. } => to - from,
             _ => 0,
+        }
+    }
+
+    /// Returns whether the action changes the cluster or the load: a scale, a rollout restart
+    /// or a load cap. `Noop` and `Hold` change nothing. The referee's actions-per-day budget
+    /// and the action-discipline figures count exactly these actions.
+    pub fn is_change(&self) -> bool {
+        matches!(
+            self,
+            Action::Scale { .. } | Action::RolloutRestart { .. } | Action::CapLoad { .. }
+        )
+    }
+
+    /// Returns the action's kind as its JSON tag (`noop`, `scale`, `hold`, `rollout_restart`,
+    /// `cap_load`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::Noop => "noop",
+            Action::Scale { .. } => "scale",
+            Action::Hold { .. } => "hold",
+            Action::RolloutRestart { .. } => "rollout_restart",
+            Action::CapLoad { .. } => "cap_load",
         }
     }
 }
@@ -102,8 +141,8 @@ pub struct Proposal {
     pub priority: PriorityClass,
     /// The proposed action.
     pub action: Action,
-    /// Weighted score within the class; larger wins. Agent A: risk reduction; agent B: watts
-    /// saved per core-hour; agent C: 1.
+    /// Score within the priority class; larger wins. The referee multiplies it by the agent's
+    /// weight. Agent A: risk reduction; agent B: estimated watts saved; agent C: 1.
     pub score: f64,
     /// What the agent expects the action to change.
     pub effect: ExpectedEffect,

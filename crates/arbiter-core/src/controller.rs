@@ -9,12 +9,29 @@ use serde::{Deserialize, Serialize};
 
 use crate::agents::{Agent, PolicyConfig, WorkloadContext, default_agents};
 use crate::features::{FeatureSample, RollingFeatures};
-use crate::predict::{CapacityContext, Predictor, StatisticalForecaster};
+use crate::predict::{
+    CapacityContext, DemandHistory, PeakConfig, Predictor, StatisticalForecaster,
+};
 use crate::referee::{Decision, DecisionInput, Referee, RefereeConfig, RefereeState};
 use crate::snapshot::{ClusterSnapshot, WorkloadObservation};
 
-/// Configuration of the six-layer controller.
+/// Whether the controller's decisions are applied or only recorded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ControllerMode {
+    /// Decide and let the executor apply the chosen action.
+    #[default]
+    Act,
+    /// Decide every tick but only record, like the VerticalPodAutoscaler's `Off` mode: every
+    /// decision carries a dry-run intent ([`Decision::dry_run`]) that the executor must honor.
+    /// The referee's cooldowns and budget still count the actions it would have taken.
+    Shadow,
+}
+
+/// Configuration of the six-layer controller. Absent fields take their defaults when
+/// deserialized.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ControllerConfig {
     /// Agent knobs.
     pub policy: PolicyConfig,
@@ -22,6 +39,10 @@ pub struct ControllerConfig {
     pub referee: RefereeConfig,
     /// The statistical forecast used when no model is loaded.
     pub forecaster: StatisticalForecaster,
+    /// Long-horizon demand peak that agents A and B plan for.
+    pub peak: PeakConfig,
+    /// Act or only record. Default act.
+    pub mode: ControllerMode,
 }
 
 /// Arbiter's controller: featurize, predict, propose and referee.
@@ -32,6 +53,7 @@ pub struct Controller {
     referee: Referee,
     referee_state: RefereeState,
     features: BTreeMap<String, RollingFeatures>,
+    histories: BTreeMap<String, DemandHistory>,
     tick: u64,
 }
 
@@ -44,6 +66,7 @@ impl Controller {
             referee: Referee::new(config.referee.clone()),
             referee_state: RefereeState::default(),
             features: BTreeMap::new(),
+            histories: BTreeMap::new(),
             tick: 0,
             config,
         }
@@ -60,14 +83,25 @@ impl Controller {
         &self.config
     }
 
-    /// Decides one action per workload in the snapshot, in workload key order.
+    /// Decides one action per workload in the snapshot, in workload key order. In shadow mode
+    /// every decision carries the dry-run intent.
     pub fn decide(&mut self, snapshot: &ClusterSnapshot) -> Vec<Decision> {
         let tick = self.tick;
         self.tick += 1;
-        let mut decisions = Vec::with_capacity(snapshot.workloads.len());
-        for workload in &snapshot.workloads {
-            let rolling = self.features.entry(workload.key()).or_default();
-            rolling.push(feature_sample(snapshot.time_s, workload));
+        let mut workloads: Vec<&WorkloadObservation> = snapshot.workloads.iter().collect();
+        workloads.sort_by_key(|workload| workload.key());
+        let mut decisions = Vec::with_capacity(workloads.len());
+        for workload in workloads {
+            let key = workload.key();
+            let sample = feature_sample(snapshot.time_s, workload);
+            let history = self
+                .histories
+                .entry(key.clone())
+                .or_insert_with(|| DemandHistory::new(self.config.peak.clone()));
+            history.push(sample.time_s, sample.cpu_cores);
+            let peak = history.peak();
+            let rolling = self.features.entry(key).or_default();
+            rolling.push(sample);
             let features = rolling.features();
             let capacity = CapacityContext {
                 ready_cpu_cores: f64::from(workload.ready_replicas)
@@ -75,11 +109,13 @@ impl Controller {
                     / 1000.0,
                 slo_safe_utilization: self.config.policy.slo_safe_utilization,
             };
-            let prediction =
+            let mut prediction =
                 self.predictor
                     .predict(&features, rolling.completed_windows(), &capacity);
+            prediction.cpu_peak_cores = peak;
 
             let context = WorkloadContext {
+                snapshot,
                 workload,
                 features: &features,
                 prediction: &prediction,
@@ -91,11 +127,13 @@ impl Controller {
                 .flat_map(|agent| agent.propose(&context))
                 .collect();
 
+            let observed = workload.summary();
             let input = DecisionInput {
                 cluster: &snapshot.cluster,
                 tick,
                 time_s: snapshot.time_s,
-                workload,
+                mode: self.config.mode,
+                workload: &observed,
                 features: &features,
                 prediction: &prediction,
             };

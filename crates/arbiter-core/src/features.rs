@@ -1,7 +1,7 @@
 //! Layer 2, featurize: Borg-derived rolling-window features.
 //!
 //! One implementation serves trace replay and the live loop. Samples arrive at any cadence (one
-//! per 300 s Borg window from a trace, one per 15 s tick from a cluster) and are averaged into
+//! per 300 s Borg window from a trace, one per 15 s tick from a cluster). They are averaged into
 //! 300 s windows aligned to multiples of 300 s, except event counts, which are summed. Window
 //! features (means, deviations, maxima, lags, trends, event counts) are computed over completed
 //! windows; `*_now` features use the latest sample. A feature whose window lacks history, or
@@ -303,10 +303,18 @@ pub struct FeatureSample {
 }
 
 /// A feature vector in [`FEATURE_NAMES`] order; `None` marks a feature without enough history.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FeatureVector {
     /// Values in [`FEATURE_NAMES`] order.
     pub values: [Option<f64>; FEATURE_NAMES.len()],
+}
+
+impl Default for FeatureVector {
+    fn default() -> Self {
+        Self {
+            values: [None; FEATURE_NAMES.len()],
+        }
+    }
 }
 
 impl FeatureVector {
@@ -351,7 +359,7 @@ impl<'de> Deserialize<'de> for FeatureVector {
     }
 }
 
-/// Averages of one completed 300 s window; event counts are sums.
+/// Averages of one completed 300 s window, with event counts summed.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Window {
     index: i64,

@@ -10,11 +10,14 @@
 pub mod action;
 pub mod agents;
 pub mod controller;
+pub mod discipline;
 pub mod energy;
+pub mod error;
 pub mod execution;
 pub mod features;
 pub mod predict;
 pub mod referee;
+pub mod replay;
 pub mod series;
 pub mod snapshot;
 pub mod stats;

@@ -1,8 +1,12 @@
 //! Layer 3, predict: next-window demand and the risk of an SLO breach.
 
+use std::collections::VecDeque;
+
 use serde::{Deserialize, Serialize};
 
 use crate::features::{Feature, FeatureVector};
+use crate::series::BORG_WINDOW_S;
+use crate::stats::quantile;
 
 /// How a prediction was made, so that a reader can tell a forecast from a fallback.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,6 +40,11 @@ pub struct Prediction {
     pub risk: f64,
     /// How the prediction was made.
     pub basis: PredictionBasis,
+    /// High quantile of the 300 s window means of CPU demand over the long horizon (by default
+    /// the p99 of the last 24 hours), in cores, from [`DemandHistory`]; `None` until enough
+    /// history has been seen. Agent A sizes up to it and agent B never consolidates below it.
+    #[serde(default)]
+    pub cpu_peak_cores: Option<f64>,
 }
 
 /// Capacity context a predictor needs to turn demand into risk.
@@ -135,6 +144,7 @@ impl StatisticalForecaster {
             memory_mean_gib: memory,
             risk: self.risk(upper, capacity),
             basis,
+            cpu_peak_cores: None,
         }
     }
 
@@ -165,6 +175,116 @@ impl StatisticalForecaster {
             return if upper_cores > 0.0 { 1.0 } else { 0.0 };
         }
         1.0 / (1.0 + (-self.risk_steepness * (upper_cores / safe - 1.0)).exp())
+    }
+}
+
+/// Long-horizon demand history of one workload: the means of completed 300 s windows over a
+/// horizon, and a high quantile of them as the demand peak to plan for.
+///
+/// The quantile rather than the maximum keeps one extreme window (the shipped Borg trace has
+/// 5-minute bursts of 40 times its median) from pinning capacity for the whole horizon.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DemandHistory {
+    config: PeakConfig,
+    windows: VecDeque<(i64, f64)>,
+    current: Option<(i64, f64, u32)>,
+    last_time_s: Option<f64>,
+    peak: Option<f64>,
+}
+
+/// Settings of [`DemandHistory`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PeakConfig {
+    /// Horizon in seconds. Default 86,400 (one day, so that a daily cycle is covered once).
+    pub horizon_s: f64,
+    /// Quantile of the window means taken as the peak, in [0, 1]. Default 0.99.
+    ///
+    /// NOTE: on the shipped 29-day Borg trace (seed 1, `arbiter compare`) this default keeps
+    /// `spec.replicas` near `max_replicas` (56.7 of 60 on average). Agent B never consolidates
+    /// below this peak plus its 25% margin, which on that job asks for more than 60 replicas
+    /// about 55% of the time, and a scale-down waits 6 hours after any scale. The result is
+    /// few actions and fewer SLO-miss minutes than the HPA at about 3.3 times its core-hours.
+    pub quantile: f64,
+    /// Completed windows needed before a peak is reported. Default 72 (six hours).
+    pub min_windows: usize,
+}
+
+impl Default for PeakConfig {
+    fn default() -> Self {
+        Self {
+            horizon_s: 86_400.0,
+            quantile: 0.99,
+            min_windows: 72,
+        }
+    }
+}
+
+impl DemandHistory {
+    /// Creates an empty history.
+    pub fn new(config: PeakConfig) -> Self {
+        Self {
+            config,
+            windows: VecDeque::new(),
+            current: None,
+            last_time_s: None,
+            peak: None,
+        }
+    }
+
+    /// Adds a CPU sample in cores. Samples older than the latest one are ignored, as are
+    /// values that are not finite.
+    pub fn push(&mut self, time_s: f64, cpu_cores: f64) {
+        if !time_s.is_finite() || !cpu_cores.is_finite() {
+            return;
+        }
+        if self.last_time_s.is_some_and(|last| time_s < last) {
+            return;
+        }
+        self.last_time_s = Some(time_s);
+        let index = (time_s / BORG_WINDOW_S as f64).floor() as i64;
+        match &mut self.current {
+            Some((current, sum, count)) if *current == index => {
+                *sum += cpu_cores;
+                *count += 1;
+            }
+            Some((current, sum, count)) => {
+                let closed = (*current, *sum / f64::from((*count).max(1)));
+                self.current = Some((index, cpu_cores, 1));
+                self.close_window(closed, index);
+            }
+            None => self.current = Some((index, cpu_cores, 1)),
+        }
+    }
+
+    fn close_window(&mut self, closed: (i64, f64), now_index: i64) {
+        self.windows.push_back(closed);
+        let kept = (self.config.horizon_s / BORG_WINDOW_S as f64)
+            .ceil()
+            .max(1.0) as i64;
+        while self
+            .windows
+            .front()
+            .is_some_and(|(index, _)| now_index - index > kept)
+        {
+            self.windows.pop_front();
+        }
+        self.peak = if self.windows.len() >= self.config.min_windows.max(1) {
+            let values: Vec<f64> = self.windows.iter().map(|(_, mean)| *mean).collect();
+            quantile(&values, self.config.quantile.clamp(0.0, 1.0))
+        } else {
+            None
+        };
+    }
+
+    /// Returns the demand peak in cores, or `None` with fewer than `min_windows` windows.
+    pub fn peak(&self) -> Option<f64> {
+        self.peak
+    }
+
+    /// Counts the completed windows inside the horizon.
+    pub fn completed_windows(&self) -> usize {
+        self.windows.len()
     }
 }
 
@@ -232,5 +352,50 @@ mod tests {
         assert!((edge - 0.5).abs() < 1e-9, "{edge}");
         assert!(high > 0.95, "{high}");
         assert_eq!(forecaster.risk(1.0, &capacity(0.0)), 1.0);
+    }
+
+    #[test]
+    fn demand_history_reports_quantile_after_min_windows() {
+        let mut history = DemandHistory::new(PeakConfig {
+            horizon_s: 3_600.0,
+            quantile: 1.0,
+            min_windows: 3,
+        });
+        for window in 0..3 {
+            history.push(f64::from(window) * 300.0, f64::from(window + 1));
+        }
+        assert_eq!(history.peak(), None, "only two windows are complete");
+        history.push(900.0, 10.0);
+        assert_eq!(history.completed_windows(), 3);
+        assert_eq!(history.peak(), Some(3.0));
+    }
+
+    #[test]
+    fn demand_history_forgets_windows_past_horizon() {
+        let mut history = DemandHistory::new(PeakConfig {
+            horizon_s: 900.0,
+            quantile: 1.0,
+            min_windows: 1,
+        });
+        history.push(0.0, 50.0);
+        for window in 1..=6 {
+            history.push(f64::from(window) * 300.0, 2.0);
+        }
+        assert_eq!(history.peak(), Some(2.0));
+        assert!(history.completed_windows() <= 4);
+    }
+
+    #[test]
+    fn demand_history_ignores_older_and_non_finite_samples() {
+        let mut history = DemandHistory::new(PeakConfig {
+            horizon_s: 3_600.0,
+            quantile: 1.0,
+            min_windows: 1,
+        });
+        history.push(600.0, 1.0);
+        history.push(0.0, 99.0);
+        history.push(650.0, f64::NAN);
+        history.push(900.0, 1.0);
+        assert_eq!(history.peak(), Some(1.0));
     }
 }

@@ -201,3 +201,132 @@ pub struct ClusterSnapshot {
     /// `metrics.k8s.io: no sample for pod web-7`).
     pub missing: Vec<String>,
 }
+
+/// The part of a workload's observation that the referee reads and the decision record
+/// stores, so that a stored decision can be replayed without the full snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObservedWorkload {
+    /// Namespace of the Deployment.
+    pub namespace: String,
+    /// Deployment name.
+    pub name: String,
+    /// Deployment labels.
+    pub labels: BTreeMap<String, String>,
+    /// `spec.replicas` when observed.
+    pub spec_replicas: i32,
+    /// Pods that were Ready.
+    pub ready_replicas: i32,
+    /// Pods still starting (see [`PodObservation::is_starting`]).
+    pub starting_pods: u32,
+    /// Pods that are Pending without a node.
+    pub unbound_pods: u32,
+    /// CPU request per pod, in millicores.
+    pub cpu_request_milli: i64,
+    /// CPU limit per pod, in millicores.
+    pub cpu_limit_milli: i64,
+    /// Memory request per pod, in bytes.
+    pub memory_request_bytes: i64,
+    /// Memory limit per pod, in bytes.
+    pub memory_limit_bytes: i64,
+    /// p95 request latency in milliseconds, when the workload exports it.
+    pub latency_p95_ms: Option<f64>,
+    /// Container restarts of all pods so far.
+    pub restarts: u32,
+    /// Pods bound to each node, by node name; pods being deleted are left out.
+    pub placement: BTreeMap<String, u32>,
+}
+
+impl ObservedWorkload {
+    /// Returns `namespace/name`.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+
+    /// Returns whether the Deployment carries the exercise label with the value `true`.
+    pub fn is_exercise(&self) -> bool {
+        self.labels.get(EXERCISE_LABEL).map(String::as_str) == Some("true")
+    }
+}
+
+impl WorkloadObservation {
+    /// Summarizes the observation into the fields the decision record stores.
+    pub fn summary(&self) -> ObservedWorkload {
+        let mut placement = BTreeMap::new();
+        for pod in self.pods.iter().filter(|pod| !pod.deleting) {
+            if let Some(node) = &pod.node {
+                *placement.entry(node.clone()).or_insert(0) += 1;
+            }
+        }
+        let unbound = self
+            .pods
+            .iter()
+            .filter(|pod| !pod.deleting && pod.phase == PodPhase::Pending && pod.node.is_none())
+            .count();
+        ObservedWorkload {
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+            labels: self.labels.clone(),
+            spec_replicas: self.spec_replicas,
+            ready_replicas: self.ready_replicas,
+            starting_pods: u32::try_from(self.starting_pods()).unwrap_or(u32::MAX),
+            unbound_pods: u32::try_from(unbound).unwrap_or(u32::MAX),
+            cpu_request_milli: self.cpu_request_milli,
+            cpu_limit_milli: self.cpu_limit_milli,
+            memory_request_bytes: self.memory_request_bytes,
+            memory_limit_bytes: self.memory_limit_bytes,
+            latency_p95_ms: self.latency_p95_ms,
+            restarts: self.restarts(),
+            placement,
+        }
+    }
+}
+
+impl NodeObservation {
+    /// Returns the CPU still free for requests on the node, in millicores (0 when the node is
+    /// not Ready).
+    pub fn cpu_free_milli(&self) -> i64 {
+        if self.ready {
+            (self.cpu_allocatable_milli - self.cpu_requested_milli).max(0)
+        } else {
+            0
+        }
+    }
+}
+
+impl ClusterSnapshot {
+    /// Counts the Pending pods without a node whose CPU request fits on no Ready node: pods
+    /// the cluster itself cannot take. Only CPU is checked, because the snapshot carries no
+    /// per-node memory requests.
+    pub fn unschedulable_pods(&self) -> usize {
+        let largest_free = self
+            .nodes
+            .iter()
+            .map(NodeObservation::cpu_free_milli)
+            .max()
+            .unwrap_or(0);
+        self.workloads
+            .iter()
+            .map(|workload| {
+                let unbound = workload
+                    .pods
+                    .iter()
+                    .filter(|pod| {
+                        !pod.deleting && pod.phase == PodPhase::Pending && pod.node.is_none()
+                    })
+                    .count();
+                if workload.cpu_request_milli > largest_free {
+                    unbound
+                } else {
+                    0
+                }
+            })
+            .sum()
+    }
+
+    /// Returns the load generator that sends load to `workload` (a `namespace/name` key).
+    pub fn load_generator(&self, workload: &str) -> Option<&LoadGeneratorObservation> {
+        self.load_generators
+            .iter()
+            .find(|generator| generator.target == workload)
+    }
+}

@@ -1,8 +1,16 @@
 //! Simulator configuration with documented defaults.
+//!
+//! # Not modelled
+//!
+//! * Per-Deployment pod templates: one [`WorkloadConfig`] applies to every exercise Deployment.
+//! * Heterogeneous static nodes: the static pool has one size; only a provisioner adds other
+//!   [`InstanceType`]s.
 
 use serde::{Deserialize, Serialize};
 
-use arbiter_core::energy::PowerModel;
+use arbiter_core::energy::{PowerCalibration, PowerModel};
+
+use crate::SimError;
 
 /// Bytes in one MiB.
 pub const MIB: i64 = 1024 * 1024;
@@ -85,7 +93,7 @@ pub struct StartupConfig {
     /// Shortest image pull and container start, in seconds. Default 5.
     pub min_start_s: f64,
     /// Longest image pull and container start, in seconds. Default 40. Each pod draws its
-    /// delay uniformly between the two from a generator seeded by the run seed and the pod.
+    /// delay from `delay_distribution` with a generator seeded by the run seed and the pod.
     pub max_start_s: f64,
     /// Time from container start until the readiness probe first succeeds, in seconds.
     /// Default 10.
@@ -95,6 +103,52 @@ pub struct StartupConfig {
     pub initial_backoff_s: f64,
     /// Longest CrashLoopBackOff delay, in seconds. Default 300, as the kubelet does.
     pub max_backoff_s: f64,
+    /// Distribution of the image pull and container start delay, clamped to
+    /// [`min_start_s`, `max_start_s`]. Default uniform between the two.
+    ///
+    /// [`min_start_s`]: StartupConfig::min_start_s
+    /// [`max_start_s`]: StartupConfig::max_start_s
+    #[serde(default)]
+    pub delay_distribution: DelayDistribution,
+    /// Period of the readiness probe, in seconds: a pod becomes Ready at the first probe at or
+    /// after `readiness_delay_s`, probes counted from container start. 0 makes it Ready exactly
+    /// at `readiness_delay_s`. Default 0.
+    #[serde(default)]
+    pub readiness_period_s: f64,
+    /// CPU a container burns right after it starts, whatever its load, in millicores, as class
+    /// loading and JIT compilation do in a JVM service. It is capped at the CPU limit.
+    /// Default 0, no burst.
+    #[serde(default)]
+    pub burst_cpu_milli: i64,
+    /// How long the start-up burst lasts after each container start, in seconds. Default 0.
+    #[serde(default)]
+    pub burst_s: f64,
+    /// Running time after which the kubelet resets the CrashLoopBackOff delay to its initial
+    /// value, in seconds. Default 600 (twice the longest back-off, as the
+    /// kubelet resets it).
+    #[serde(default = "default_backoff_reset_s")]
+    pub backoff_reset_s: f64,
+}
+
+fn default_backoff_reset_s() -> f64 {
+    600.0
+}
+
+/// Distribution of a pod's image pull and container start delay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DelayDistribution {
+    /// Uniform between the minimum and maximum delay.
+    #[default]
+    Uniform,
+    /// Log-normal with the given median and shape, clamped to the minimum and maximum delay;
+    /// it gives the long right tail of image pulls on cold nodes.
+    LogNormal {
+        /// Median delay in seconds.
+        median_s: f64,
+        /// Standard deviation of the delay's natural logarithm.
+        sigma: f64,
+    },
 }
 
 impl Default for StartupConfig {
@@ -105,6 +159,11 @@ impl Default for StartupConfig {
             readiness_delay_s: 10.0,
             initial_backoff_s: 10.0,
             max_backoff_s: 300.0,
+            delay_distribution: DelayDistribution::Uniform,
+            readiness_period_s: 0.0,
+            burst_cpu_milli: 0,
+            burst_s: 0.0,
+            backoff_reset_s: default_backoff_reset_s(),
         }
     }
 }
@@ -184,6 +243,124 @@ impl Default for DemandMapping {
     }
 }
 
+/// How kube-scheduler's NodeResourcesFit plugin scores nodes for a pod.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScoringStrategy {
+    /// Prefer the node with the most free CPU and memory after binding: spreads pods. The
+    /// kube-scheduler default.
+    #[default]
+    LeastAllocated,
+    /// Prefer the node with the least free CPU and memory after binding: packs pods, so that
+    /// empty nodes can be removed.
+    MostAllocated,
+}
+
+/// The scheduler's settings.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SchedulerConfig {
+    /// NodeResourcesFit scoring strategy. Default LeastAllocated.
+    pub scoring: ScoringStrategy,
+}
+
+/// One instance type a node provisioner may launch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceType {
+    /// Name, for example `m5.2xlarge`; launched nodes are named after it.
+    pub name: String,
+    /// Allocatable CPU in millicores.
+    pub cpu_milli: i64,
+    /// Allocatable memory in bytes.
+    pub memory_bytes: i64,
+    /// Price per hour in any currency unit; the provisioner launches the cheapest type that
+    /// fits. Only the order matters.
+    pub price_per_hour: f64,
+}
+
+/// A Karpenter-like node provisioner: launches nodes for unschedulable pods and consolidates
+/// empty or underutilized ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProvisionerConfig {
+    /// Instance types it may launch. Default 2, 4 and 8 cores with 4 GiB per core.
+    pub instance_types: Vec<InstanceType>,
+    /// Time from launch until the node is Ready and takes pods, in seconds. Default 60.
+    pub launch_delay_s: f64,
+    /// How long a node must stay empty or underutilized before it is consolidated, in
+    /// seconds (Karpenter's `consolidateAfter`). Default 300.
+    pub consolidate_after_s: f64,
+    /// CPU requests below this share of allocatable make a node a candidate for
+    /// consolidation, if its pods fit on the other nodes. 0 consolidates only empty nodes.
+    /// Default 0.5.
+    pub underutilized_below: f64,
+    /// Most nodes that may be disrupted (draining or being removed) at once, as a share of the
+    /// provisioned nodes, rounded up, at least 1 (Karpenter's disruption budget `nodes: 10%`).
+    /// Default 0.1.
+    pub disruption_budget: f64,
+    /// Most nodes it may have at once. Default 100.
+    pub max_nodes: usize,
+}
+
+impl Default for ProvisionerConfig {
+    fn default() -> Self {
+        let instance = |name: &str, cores: i64, price: f64| InstanceType {
+            name: name.to_owned(),
+            cpu_milli: cores * 1000,
+            memory_bytes: cores * 4 * GIB,
+            price_per_hour: price,
+        };
+        Self {
+            instance_types: vec![
+                instance("c2", 2, 0.1),
+                instance("c4", 4, 0.2),
+                instance("c8", 8, 0.4),
+            ],
+            launch_delay_s: 60.0,
+            consolidate_after_s: 300.0,
+            underutilized_below: 0.5,
+            disruption_budget: 0.1,
+            max_nodes: 100,
+        }
+    }
+}
+
+/// Rolling update settings of every exercise Deployment (`spec.strategy.rollingUpdate`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RolloutConfig {
+    /// Pods above `spec.replicas` a rollout may create, as a share of `spec.replicas` rounded
+    /// up. Default 0.25, as Kubernetes.
+    pub max_surge: f64,
+    /// Pods below `spec.replicas` that may be unavailable during a rollout, as a share of
+    /// `spec.replicas` rounded down. Default 0.25, as Kubernetes. If both round to 0, one pod
+    /// may be unavailable.
+    pub max_unavailable: f64,
+}
+
+impl Default for RolloutConfig {
+    fn default() -> Self {
+        Self {
+            max_surge: 0.25,
+            max_unavailable: 0.25,
+        }
+    }
+}
+
+/// Node failure handling.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailureConfig {
+    /// Time after a node becomes NotReady until its pods are evicted and replaced, in seconds
+    /// (the default `tolerationSeconds` of the `node.kubernetes.io/unreachable` taint). Default
+    /// 300.
+    pub pod_eviction_timeout_s: f64,
+}
+
+impl Default for FailureConfig {
+    fn default() -> Self {
+        Self {
+            pod_eviction_timeout_s: 300.0,
+        }
+    }
+}
+
 /// Everything that defines one simulated cluster.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ClusterConfig {
@@ -199,4 +376,31 @@ pub struct ClusterConfig {
     pub latency: LatencyConfig,
     /// Node power model (an estimate).
     pub power: PowerModel,
+    /// Scheduler scoring.
+    #[serde(default)]
+    pub scheduler: SchedulerConfig,
+    /// The node provisioner; `None` keeps the node pool fixed. Default `None`.
+    #[serde(default)]
+    pub provisioner: Option<ProvisionerConfig>,
+    /// Rolling update settings.
+    #[serde(default)]
+    pub rollout: RolloutConfig,
+    /// Node failure handling.
+    #[serde(default)]
+    pub failures: FailureConfig,
+    /// Idle fractions of peak power at which energy is also estimated, to show how much the
+    /// energy figures depend on the calibration. Default empty.
+    #[serde(default)]
+    pub energy_idle_fractions: Vec<f64>,
+}
+
+/// Reads a power calibration file (see [`PowerCalibration`]), such as the ones in
+/// `data/power/`.
+pub fn load_power_calibration(path: &std::path::Path) -> Result<PowerCalibration, SimError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| SimError::CalibrationIo {
+        file: file.clone(),
+        source,
+    })?;
+    Ok(PowerCalibration::from_json(&text, &file)?)
 }

@@ -1,9 +1,22 @@
 //! The lockstep experiment: the same demand on a baseline cluster scaled by the HPA and an
 //! experimental cluster scaled by Arbiter's controller, tick by tick.
+//!
+//! Figures are labelled by [`FigureKind`]: simulated, or estimated for every energy figure.
+//! Energy is split into idle, controlled dynamic (the exercise pods' share of dynamic power by
+//! CPU time) and background dynamic, and the report repeats it for each idle fraction of
+//! [`ClusterConfig::energy_idle_fractions`] so a reader sees how much an energy conclusion
+//! depends on the power calibration.
+//!
+//! # Not modelled
+//!
+//! * Controllers acting at different times: both clusters step, then the HPA and Arbiter act,
+//!   in every tick.
+//! * Any cost of running Arbiter itself (its CPU, memory or energy).
 
 use serde::{Deserialize, Serialize};
 
-use arbiter_core::controller::{Controller, ControllerConfig};
+use arbiter_core::controller::{Controller, ControllerConfig, ControllerMode};
+use arbiter_core::discipline::{DisciplineCounter, DisciplineFigures};
 use arbiter_core::execution::Executor;
 use arbiter_core::referee::Decision;
 use arbiter_core::series::{QuirkReport, UsageUnit, WorkloadSeries};
@@ -15,6 +28,11 @@ use crate::cluster::{Cluster, ClusterTick};
 use crate::config::{ClusterConfig, DemandMapping};
 use crate::executor::SimExecutor;
 use crate::load::{LoadGenerator, ResolvedMapping};
+
+/// Idle fractions of peak node power at which [`ExperimentConfig::with_seed`] also estimates
+/// energy: from 0.27 to 0.73, the range of idle power over peak that server calibrations span,
+/// in five even steps.
+pub const DEFAULT_IDLE_FRACTIONS: [f64; 5] = [0.27, 0.385, 0.5, 0.615, 0.73];
 
 /// Everything that defines an experiment besides the trace.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,15 +56,28 @@ pub struct ExperimentConfig {
 impl ExperimentConfig {
     /// Creates the default experiment for `seed`, with the controller's knobs tied to the
     /// cluster: the same CPU target as the HPA, the SLO bound, the replica range and namespace.
+    /// Energy is also estimated at [`DEFAULT_IDLE_FRACTIONS`].
     pub fn with_seed(seed: u64) -> Self {
-        let cluster = ClusterConfig::default();
+        Self::for_cluster(
+            seed,
+            ClusterConfig {
+                energy_idle_fractions: DEFAULT_IDLE_FRACTIONS.to_vec(),
+                ..ClusterConfig::default()
+            },
+        )
+    }
+
+    /// Creates the default experiment for `seed` on a given cluster, with the controller's
+    /// knobs tied to that cluster as [`ExperimentConfig::with_seed`] ties them.
+    pub fn for_cluster(seed: u64, cluster: ClusterConfig) -> Self {
         let baseline = BaselineConfig::default();
         let mut controller = ControllerConfig::default();
         controller.policy.target_utilization =
             f64::from(baseline.target_cpu_utilization_percent) / 100.0;
         controller.policy.slo_p95_ms = Some(cluster.latency.slo_p95_ms);
         controller.policy.idle_watts_per_core =
-            cluster.power.idle_w / (cluster.nodes.cpu_milli as f64 / 1000.0);
+            cluster.power.effective_idle_w() / (cluster.nodes.cpu_milli as f64 / 1000.0);
+        controller.policy.node_idle_watts = cluster.power.effective_idle_w();
         controller.referee.min_replicas = cluster.workload.min_replicas;
         controller.referee.max_replicas = cluster.workload.max_replicas;
         controller.referee.allowed_namespaces = vec![cluster.workload.namespace.clone()];
@@ -103,10 +134,17 @@ pub struct ClusterFigures {
     pub energy_controlled_dynamic_kwh: f64,
     /// Dynamic energy of everything else on the nodes, in kWh (estimated).
     pub energy_background_dynamic_kwh: f64,
+    /// Node-hours of all nodes that existed, static and provisioned (simulated).
+    #[serde(default)]
+    pub node_hours: f64,
+    /// Pods evicted by drains, consolidation or NotReady nodes (simulated).
+    #[serde(default)]
+    pub evicted_pods: u64,
 }
 
 impl ClusterFigures {
-    /// The kind of every figure, by its JSON name.
+    /// Returns the kind of every figure by its JSON name: the fields of [`ClusterFigures`] and
+    /// the report's `energy_sweep`.
     pub fn kinds() -> Vec<(&'static str, FigureKind)> {
         use FigureKind::{Estimated, Simulated};
         vec![
@@ -124,6 +162,9 @@ impl ClusterFigures {
             ("energy_idle_kwh", Estimated),
             ("energy_controlled_dynamic_kwh", Estimated),
             ("energy_background_dynamic_kwh", Estimated),
+            ("node_hours", Simulated),
+            ("evicted_pods", Simulated),
+            ("energy_sweep", Estimated),
         ]
     }
 }
@@ -162,8 +203,45 @@ pub struct ExperimentReport {
     pub configuration: ExperimentConfig,
     /// Figures of the HPA cluster.
     pub baseline: ClusterFigures,
-    /// Figures of the Arbiter cluster.
+    /// Figures of the Arbiter cluster. In shadow mode the HPA scales both clusters, so they
+    /// equal the baseline's.
     pub experimental: ClusterFigures,
+    /// Whether Arbiter acted on the experimental cluster or only recorded (shadow).
+    #[serde(default)]
+    pub mode: ControllerMode,
+    /// Arbiter's actions per workload-day, counting what it would have done in shadow mode.
+    pub discipline: DisciplineFigures,
+    /// Energy of both clusters under each idle fraction of
+    /// [`ClusterConfig::energy_idle_fractions`] (estimated), to show how much the energy
+    /// comparison depends on the power calibration.
+    #[serde(default)]
+    pub energy_sweep: Vec<EnergySweepPoint>,
+}
+
+/// Energy of one cluster split three ways, in kWh (estimated).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct EnergySplit {
+    /// Idle plus dynamic.
+    pub total_kwh: f64,
+    /// Idle energy of all nodes.
+    pub idle_kwh: f64,
+    /// Dynamic energy attributed to the exercise pods by CPU-time share.
+    pub controlled_dynamic_kwh: f64,
+    /// Dynamic energy of everything else on the nodes.
+    pub background_dynamic_kwh: f64,
+}
+
+/// Energy of both clusters with idle power set to one share of peak power (estimated).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnergySweepPoint {
+    /// Idle power over peak power of every node.
+    pub idle_fraction: f64,
+    /// Always [`FigureKind::Estimated`].
+    pub kind: FigureKind,
+    /// The HPA cluster.
+    pub baseline: EnergySplit,
+    /// The Arbiter cluster.
+    pub experimental: EnergySplit,
 }
 
 /// Receives the run's decisions and progress as they happen.
@@ -210,6 +288,9 @@ struct FigureAccumulator {
     controlled_j: f64,
     background_j: f64,
     elapsed_s: f64,
+    node_s: f64,
+    evicted_pods: u64,
+    sweep_j: Vec<[f64; 3]>,
 }
 
 impl FigureAccumulator {
@@ -242,10 +323,29 @@ impl FigureAccumulator {
         self.controlled_j += tick.controlled_dynamic_w * dt_s;
         self.background_j += tick.background_dynamic_w * dt_s;
         self.elapsed_s += dt_s;
+        self.node_s += tick.nodes as f64 * dt_s;
+        self.evicted_pods += tick.evicted_pods as u64;
+        if self.sweep_j.len() < tick.energy_sweep.len() {
+            self.sweep_j.resize(tick.energy_sweep.len(), [0.0; 3]);
+        }
+        for (sums, split) in self.sweep_j.iter_mut().zip(&tick.energy_sweep) {
+            sums[0] += split.idle_w * dt_s;
+            sums[1] += split.controlled_dynamic_w * dt_s;
+            sums[2] += split.background_dynamic_w * dt_s;
+        }
+    }
+
+    fn sweep_split(&self, index: usize) -> EnergySplit {
+        let [idle, controlled, background] = self.sweep_j.get(index).copied().unwrap_or([0.0; 3]);
+        EnergySplit {
+            total_kwh: (idle + controlled + background) / J_PER_KWH,
+            idle_kwh: idle / J_PER_KWH,
+            controlled_dynamic_kwh: controlled / J_PER_KWH,
+            background_dynamic_kwh: background / J_PER_KWH,
+        }
     }
 
     fn figures(&self, workloads: usize) -> ClusterFigures {
-        const J_PER_KWH: f64 = 3.6e6;
         ClusterFigures {
             slo_miss_minutes: self.slo_miss_s / 60.0,
             p95_latency_ms: quantile(&self.tick_p95_ms, 0.95).unwrap_or(0.0),
@@ -265,9 +365,14 @@ impl FigureAccumulator {
             energy_idle_kwh: self.idle_j / J_PER_KWH,
             energy_controlled_dynamic_kwh: self.controlled_j / J_PER_KWH,
             energy_background_dynamic_kwh: self.background_j / J_PER_KWH,
+            node_hours: self.node_s / 3600.0,
+            evicted_pods: self.evicted_pods,
         }
     }
 }
+
+/// Joules in one kWh.
+const J_PER_KWH: f64 = 3.6e6;
 
 /// Derives an independent seed for one component from the run seed.
 pub fn derive_seed(seed: u64, component: u64) -> u64 {
@@ -340,6 +445,8 @@ pub fn run_experiment(
         config.cluster.workload.max_replicas,
     );
     let mut controller = Controller::new(config.controller.clone());
+    let shadow = config.controller.mode == ControllerMode::Shadow;
+    let mut discipline = DisciplineCounter::new();
 
     let slo = config.cluster.latency.slo_p95_ms;
     let mut baseline_figures = FigureAccumulator::default();
@@ -359,16 +466,22 @@ pub fn run_experiment(
             .on_tick(baseline.time_s(), &baseline_tick, &experimental_tick)
             .map_err(SimError::Output)?;
 
-        // Baseline: the HPA reconciles and rescales.
-        for rescale in hpa.reconcile(&baseline.snapshot()) {
+        // Baseline: the HPA reconciles and rescales. In shadow mode it scales the experimental
+        // twin as well, which therefore stays identical to the baseline.
+        for rescale in hpa.reconcile_cluster(&baseline) {
             baseline.scale(&rescale.workload, rescale.replicas)?;
+            if shadow {
+                experimental.scale(&rescale.workload, rescale.replicas)?;
+            }
         }
 
-        // Experimental: Arbiter decides, the executor acts, the record is attached and emitted.
+        // Experimental: Arbiter decides, the executor acts (or only records in shadow mode), and
+        // the record is attached and emitted.
         let snapshot = experimental.snapshot();
         for mut decision in controller.decide(&snapshot) {
-            let record = SimExecutor::new(&mut experimental, false).execute(&decision.action);
+            let record = SimExecutor::new(&mut experimental, decision.dry_run()).execute(&decision.action);
             decision.execution = Some(record);
+            discipline.add(&decision);
             observer.on_decision(&decision).map_err(SimError::Output)?;
         }
         if tick % 4096 == 0 {
@@ -397,6 +510,20 @@ pub fn run_experiment(
         configuration: config.clone(),
         baseline: baseline_figures.figures(names.len()),
         experimental: experimental_figures.figures(names.len()),
+        mode: config.controller.mode,
+        discipline: discipline.figures(),
+        energy_sweep: config
+            .cluster
+            .energy_idle_fractions
+            .iter()
+            .enumerate()
+            .map(|(index, fraction)| EnergySweepPoint {
+                idle_fraction: *fraction,
+                kind: FigureKind::Estimated,
+                baseline: baseline_figures.sweep_split(index),
+                experimental: experimental_figures.sweep_split(index),
+            })
+            .collect(),
     })
 }
 

@@ -13,7 +13,9 @@
 //!   `backlog / capacity`, capped at the timeout. With no capacity and some demand it is the
 //!   timeout.
 //!
-//! Not modelled: request-level randomness beyond the M/M/1 formula, retries, load balancer
+//! # Not modelled
+//!
+//! Request-level randomness beyond the M/M/1 formula, retries, load balancer
 //! imbalance between pods, and latency from other tiers.
 
 use serde::{Deserialize, Serialize};

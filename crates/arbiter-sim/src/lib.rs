@@ -2,7 +2,7 @@
 //!
 //! Discrete time with a fixed tick, seeded randomness, ordered state and no wall-clock reads:
 //! the same seed and inputs give byte-identical results. [`cluster`] holds nodes, pods, the
-//! scheduler and the metrics pipeline; [`latency`] the queueing model and SLO; [`load`] the
+//! scheduler, the node provisioner and the metrics pipeline; [`latency`] the queueing model and SLO; [`load`] the
 //! trace-driven load generator; [`hpa`] the HorizontalPodAutoscaler algorithm; [`baseline`]
 //! the HPA acting on snapshots; [`executor`] Arbiter's executor for simulated clusters; and
 //! [`experiment`] the lockstep comparison.
@@ -62,6 +62,26 @@ pub enum SimError {
         /// The workloads that exist.
         known: Vec<String>,
     },
+    /// A node name the cluster does not have.
+    #[error("node `{node}` not found; the cluster has {known:?}")]
+    UnknownNode {
+        /// The requested node.
+        node: String,
+        /// The nodes that exist.
+        known: Vec<String>,
+    },
+    /// A power calibration file could not be read.
+    #[error("failed to read power calibration {file}: {source}; check the path")]
+    CalibrationIo {
+        /// The file.
+        file: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A power calibration file is invalid.
+    #[error("{0}")]
+    Calibration(#[from] arbiter_core::error::CoreError),
     /// A negative replica count.
     #[error("invalid replicas {replicas} for `{workload}`: must be 0 or more")]
     InvalidReplicas {

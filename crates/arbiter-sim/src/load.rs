@@ -5,6 +5,13 @@
 //! generator seeded by the run seed. Both clusters of a comparison receive the same demand
 //! sequence. A window whose row reported zero tasks, or that is absent from the trace, does not
 //! describe the workload, so it repeats the last window that did.
+//!
+//! # Not modelled
+//!
+//! * Variation inside a 300 s window other than the per-tick noise: no request bursts, no
+//!   diurnal shape finer than the trace's windows.
+//! * Feedback from latency to demand: clients neither retry nor back off when the service is
+//!   slow; only the load-generator cap removes demand.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

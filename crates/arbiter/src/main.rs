@@ -21,6 +21,9 @@ enum Command {
     /// Work with the simulator's HorizontalPodAutoscaler.
     #[command(subcommand)]
     Hpa(cmd::hpa::HpaCommand),
+    /// Feed a run's stored decisions through another referee configuration and show the
+    /// differences.
+    Replay(cmd::replay::ReplayArgs),
     /// Load gradient-boosted models in XGBoost's JSON format and predict with them.
     #[command(subcommand)]
     Model(cmd::model::ModelCommand),
@@ -33,6 +36,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Compare(args) => cmd::compare::run(args),
         Command::Hpa(command) => cmd::hpa::run(command),
+        Command::Replay(args) => cmd::replay::run(args),
         Command::Model(command) => cmd::model::run(command).map(|()| ExitCode::SUCCESS),
     };
     match result {

@@ -10,6 +10,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
+use arbiter_core::controller::ControllerMode;
 use arbiter_core::referee::Decision;
 use arbiter_core::series::SpikePolicy;
 use arbiter_sim::cluster::ClusterTick;
@@ -53,6 +54,10 @@ pub struct CompareArgs {
     /// workload and tick: demand, capacity, replicas, latency).
     #[arg(long, value_name = "PATH")]
     pub ticks: Option<PathBuf>,
+    /// Run Arbiter in shadow mode: the HPA scales both clusters, and Arbiter only records what
+    /// it would have done (its decisions carry the execution status `dry_run`).
+    #[arg(long)]
+    pub shadow: bool,
     /// Hide the progress bar and informational logs.
     #[arg(long)]
     pub quiet: bool,
@@ -172,6 +177,9 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
 
     let mut config = ExperimentConfig::with_seed(args.seed);
     config.days = args.days;
+    if args.shadow {
+        config.controller.mode = ControllerMode::Shadow;
+    }
     tracing::info!(seed = args.seed, trace = %trace.display(), format = %format, "starting comparison");
 
     let decisions = match &args.decisions {
@@ -295,7 +303,7 @@ fn render_table(report: &ExperimentReport, trace: &Path) -> String {
     ));
 
     let (baseline, experimental) = (&report.baseline, &report.experimental);
-    let rows: [(&str, f64, f64, usize, &str); 11] = [
+    let rows: [(&str, f64, f64, usize, &str); 13] = [
         (
             "SLO-miss minutes",
             baseline.slo_miss_minutes,
@@ -345,6 +353,14 @@ fn render_table(report: &ExperimentReport, trace: &Path) -> String {
             2,
             "simulated",
         ),
+        ("node-hours", baseline.node_hours, experimental.node_hours, 1, "simulated"),
+        (
+            "evicted pods",
+            baseline.evicted_pods as f64,
+            experimental.evicted_pods as f64,
+            0,
+            "simulated",
+        ),
         (
             "energy (kWh)",
             baseline.energy_kwh,
@@ -383,6 +399,29 @@ fn render_table(report: &ExperimentReport, trace: &Path) -> String {
             "{name:<24} {base:>16.decimals$} {exp:>22.decimals$} {:>+12.decimals$}  {kind}\n",
             exp - base
         ));
+    }
+    if !report.energy_sweep.is_empty() {
+        out.push_str("\nEnergy (kWh, estimated) with idle power set to a share of peak power:\n");
+        for point in &report.energy_sweep {
+            let name = format!("  idle {:.0}% of peak", point.idle_fraction * 100.0);
+            let (base, exp) = (point.baseline.total_kwh, point.experimental.total_kwh);
+            out.push_str(&format!("{name:<24} {base:>16.2} {exp:>22.2} {:>+12.2}  estimated\n", exp - base));
+        }
+    }
+    let discipline = &report.discipline;
+    out.push_str(&format!(
+        "\nArbiter's actions: {} over {} workload-days; per workload-day p50 {:.1}, p99 {:.1}, max {}; {:.0}% of workload-days without an action\n",
+        discipline.actions,
+        discipline.workload_days,
+        discipline.p50_actions_per_workload_day,
+        discipline.p99_actions_per_workload_day,
+        discipline.max_actions_per_workload_day,
+        discipline.share_without_action * 100.0,
+    ));
+    if report.mode == ControllerMode::Shadow {
+        out.push_str(
+            "Shadow mode: the HPA scaled both clusters and Arbiter only recorded its decisions, so the two columns are equal.\n",
+        );
     }
     out.push_str(
         "\nSimulated figures come from the simulator's models of pods, scheduling and queueing.\n\
