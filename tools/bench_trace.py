@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Compare Arbiter's 2019 instance_usage reader with pandas and polars on one generated file.
 
-Each tool parses the same JSON-lines file and groups it by collection and 300 s window,
-summing the duration-weighted CPU and memory averages and maxima, assigned memory and page
-cache, and counting the records (Arbiter also sums percentiles, CPI and MAI). Every
+Each tool parses the same JSON-lines file and groups it by collection and 300 s window. Per
+group it sums the duration-weighted CPU and memory averages and maxima, assigned memory and
+page cache, and counts the records. Arbiter also sums percentiles, CPI and MAI. Every
 measurement runs in its own process under /usr/bin/time -v, which gives the wall time and
 the peak resident memory (max RSS).
 
@@ -25,6 +25,9 @@ import time
 
 WINDOW_US = 300_000_000
 PANDAS_CHUNK_ROWS = 200_000
+# Windows of the fixed-state files: 4,000 collections times 6 windows is 24,000 groups, fewer
+# than the 256 MB file alone fills, so both sizes end with the same state.
+FIXED_STATE_WINDOWS = 6
 
 
 def aggregate_pandas(path):
@@ -111,12 +114,17 @@ def run_python_side(tool, path):
 
 
 def timed(command, env=None):
-    """Run `command` under /usr/bin/time -v; return its last JSON line and max RSS in MiB."""
+    """Run `command` under /usr/bin/time -v and return its last JSON line with the max RSS in
+    MiB and the CPU seconds (user plus system). CPU seconds depend less on other load than the
+    wall time does."""
     full = ["/usr/bin/time", "-v"] + command
     done = subprocess.run(full, capture_output=True, text=True, env=env, check=True)
     rss_kib = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1))
+    user = float(re.search(r"User time \(seconds\): ([\d.]+)", done.stderr).group(1))
+    system = float(re.search(r"System time \(seconds\): ([\d.]+)", done.stderr).group(1))
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result["max_rss_mib"] = round(rss_kib / 1024, 1)
+    result["cpu_seconds"] = round(user + system, 2)
     return result
 
 
@@ -185,8 +193,28 @@ def compare(args):
                           plain_bytes=plain_bytes)
             print(json.dumps(result), flush=True)
             results.append(result)
+    results.extend(fixed_state(args, executable, pin))
     with open(os.path.join(args.workdir, "results.json"), "w") as out:
         json.dump(results, out, indent=1)
+
+
+def fixed_state(args, executable, pin):
+    """Measure Arbiter's max RSS on two file sizes with the same aggregation state: both cycle
+    through the same 300 s windows, so only the input size differs."""
+    results = []
+    for size in [args.small_size_mb, args.size_mb]:
+        path = os.path.join(args.workdir, f"instance_usage_{size}mb_fixed_state.json")
+        if not os.path.exists(path):
+            subprocess.run([executable, "generate", path, str(size), str(FIXED_STATE_WINDOWS)],
+                           check=True, stdout=subprocess.DEVNULL)
+            os.remove(path + ".gz")
+        result = timed(pin + [executable, "run", path, str(args.threads)])
+        result.update(tool="arbiter", compression="plain", size_mb=size,
+                      plain_bytes=os.path.getsize(path), state="fixed")
+        print(json.dumps(result), flush=True)
+        results.append(result)
+        os.remove(path)
+    return results
 
 
 def main():
@@ -207,9 +235,17 @@ def main():
                         help="cargo target directory for the Rust build")
     parser.add_argument("--pandas-small", action="store_true",
                         help="also run pandas on the small file")
+    parser.add_argument("--fixed-state-only", action="store_true",
+                        help="only measure Arbiter's max RSS on two sizes with the same state")
     args = parser.parse_args()
     if args.command in ("pandas", "polars"):
         run_python_side(args.command, args.file)
+    elif args.fixed_state_only:
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        os.makedirs(args.workdir, exist_ok=True)
+        executable = cargo_bench_executable(root, args.target_dir)
+        cores = ",".join(str(core) for core in range(args.threads))
+        fixed_state(args, executable, ["taskset", "-c", cores])
     else:
         compare(args)
 

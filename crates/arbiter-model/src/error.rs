@@ -187,4 +187,28 @@ pub enum ModelError {
         /// The engine's error message.
         message: String,
     },
+
+    /// A model directory is missing a file or its card is invalid.
+    #[error("invalid model directory {}: {reason}", path.display())]
+    ModelDirectory {
+        /// The directory.
+        path: PathBuf,
+        /// The problem and the fix.
+        reason: String,
+    },
+
+    /// The models were trained on another feature schema than the code builds.
+    #[error(
+        "model directory {} was trained on feature schema {model_hash}, but this build \
+         computes features with schema {code_hash}; retrain the models with `arbiter train`",
+        path.display()
+    )]
+    SchemaMismatch {
+        /// The directory.
+        path: PathBuf,
+        /// Schema hash in the model card.
+        model_hash: String,
+        /// Schema hash of this build.
+        code_hash: String,
+    },
 }

@@ -7,6 +7,12 @@
 //! `reg:quantileerror` (one or several quantile levels), missing values (NaN) and feature
 //! names. [`predict_csv`] predicts the rows of a CSV file.
 //!
+//! [`train_models`] trains demand models (CPU and memory, mean and p95, at several horizons)
+//! and a calibrated risk classifier on [`WindowedSeries`] built from Borg series with
+//! arbiter-core's rolling features, splits rows by time without leakage ([`SplitConfig`]) and
+//! scores the models against baselines ([`evaluate`]). [`ModelPredictor`] loads the directory
+//! the models are saved in and implements arbiter-core's `Predictor`.
+//!
 //! Training goes through the [`Engine`] trait, so the tree library can be replaced; an engine
 //! only has to write XGBoost JSON. The one implementation, [`HessboostEngine`], uses hessboost
 //! pinned to 0.4.6.
@@ -34,17 +40,38 @@
 
 #![deny(missing_docs)]
 
+mod baselines;
+mod bundle;
+mod calibration;
+mod card;
 mod csv_input;
+mod dataset;
 mod engine;
 mod error;
 mod hessboost_engine;
 mod json;
+pub mod metrics;
 mod model;
+mod predictor;
 mod reader;
+mod split;
 mod tree;
 
+pub use baselines::{BASELINE_NAMES, BaselineConfig, BaselineForecasts, WINDOWS_PER_DAY};
+pub use bundle::{
+    DemandModels, DemandTarget, LOG_RATIO_FLOOR, ModelSet, RISK_FILE, RiskModel, RowSelection,
+    TrainConfig, TrainedSet, demand_file, evaluate, from_log_ratio, log_ratio, train_models,
+};
+pub use calibration::IsotonicCalibration;
+pub use card::{
+    CARD_FORMAT_VERSION, CARD_JSON, CARD_MARKDOWN, DemandEvaluation, DemandModelCard, Evaluation,
+    ForecastMetrics, ModelCard, ParamsCard, RiskEvaluation, RiskModelCard, TraceCard,
+};
 pub use csv_input::{format_prediction_row, predict_csv, read_csv_features};
+pub use dataset::{WindowedSeries, feature_names, feature_row, feature_schema_hash};
 pub use engine::{Engine, Task, TrainedModel, TrainingData, TrainingParams};
 pub use error::ModelError;
 pub use hessboost_engine::HessboostEngine;
 pub use model::{Objective, XgboostModel};
+pub use predictor::ModelPredictor;
+pub use split::{Part, SplitConfig, SplitTimes};

@@ -29,7 +29,10 @@ impl<'a> SimExecutor<'a> {
 impl Executor for SimExecutor<'_> {
     fn execute(&mut self, action: &Action) -> ExecutionRecord {
         let Some(workload) = action.workload() else {
-            return ExecutionRecord { status: ExecutionStatus::Noop, operations: Vec::new() };
+            return ExecutionRecord {
+                status: ExecutionStatus::Noop,
+                operations: Vec::new(),
+            };
         };
         let (namespace, name) = workload.split_once('/').unwrap_or(("default", workload));
         let mut operation = match action {
@@ -44,7 +47,9 @@ impl Executor for SimExecutor<'_> {
                 duration_ms: 0.0,
             },
             Action::RolloutRestart { .. } => OperationRecord {
-                description: format!("restart the pods of deployment {workload} with a rolling update"),
+                description: format!(
+                    "restart the pods of deployment {workload} with a rolling update"
+                ),
                 kubectl: format!("kubectl -n {namespace} rollout restart deployment/{name}"),
                 method: "PATCH".to_owned(),
                 path: format!("/apis/apps/v1/namespaces/{namespace}/deployments/{name}"),
@@ -59,7 +64,9 @@ impl Executor for SimExecutor<'_> {
             },
             Action::CapLoad { cap_cores, .. } => OperationRecord {
                 description: match cap_cores {
-                    Some(cap) => format!("cap the load generator of {workload} at {cap:.2} cores of demand"),
+                    Some(cap) => {
+                        format!("cap the load generator of {workload} at {cap:.2} cores of demand")
+                    }
                     None => format!("lift the load generator cap of {workload}"),
                 },
                 kubectl: String::new(),
@@ -71,20 +78,36 @@ impl Executor for SimExecutor<'_> {
                 duration_ms: 0.0,
             },
             Action::Noop | Action::Hold { .. } => {
-                return ExecutionRecord { status: ExecutionStatus::Noop, operations: Vec::new() };
+                return ExecutionRecord {
+                    status: ExecutionStatus::Noop,
+                    operations: Vec::new(),
+                };
             }
         };
         if self.dry_run {
             operation.response = "dry run: not sent".to_owned();
-            return ExecutionRecord { status: ExecutionStatus::DryRun, operations: vec![operation] };
+            return ExecutionRecord {
+                status: ExecutionStatus::DryRun,
+                operations: vec![operation],
+            };
         }
         let applied = match action {
-            Action::Scale { to, .. } => self.cluster.scale(workload, *to).map(|()| format!("spec.replicas={to}")),
-            Action::RolloutRestart { .. } => self.cluster.rollout(workload).map(|()| "rollout started".to_owned()),
-            Action::CapLoad { cap_cores, .. } => self.cluster.cap_load(workload, *cap_cores).map(|()| match cap_cores {
-                Some(cap) => format!("load capped at {cap:.2} cores"),
-                None => "load cap lifted".to_owned(),
-            }),
+            Action::Scale { to, .. } => self
+                .cluster
+                .scale(workload, *to)
+                .map(|()| format!("spec.replicas={to}")),
+            Action::RolloutRestart { .. } => self
+                .cluster
+                .rollout(workload)
+                .map(|()| "rollout started".to_owned()),
+            Action::CapLoad { cap_cores, .. } => {
+                self.cluster
+                    .cap_load(workload, *cap_cores)
+                    .map(|()| match cap_cores {
+                        Some(cap) => format!("load capped at {cap:.2} cores"),
+                        None => "load cap lifted".to_owned(),
+                    })
+            }
             Action::Noop | Action::Hold { .. } => unreachable!("returned above"),
         };
         let status = match applied {
@@ -99,6 +122,9 @@ impl Executor for SimExecutor<'_> {
                 ExecutionStatus::NoTargets
             }
         };
-        ExecutionRecord { status, operations: vec![operation] }
+        ExecutionRecord {
+            status,
+            operations: vec![operation],
+        }
     }
 }

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use arbiter_core::controller::{Controller, ControllerConfig, ControllerMode};
 use arbiter_core::discipline::{DisciplineCounter, DisciplineFigures};
 use arbiter_core::execution::Executor;
+use arbiter_core::predict::Predictor;
 use arbiter_core::referee::Decision;
 use arbiter_core::series::{QuirkReport, UsageUnit, WorkloadSeries};
 use arbiter_core::stats::quantile;
@@ -382,11 +383,23 @@ pub fn derive_seed(seed: u64, component: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Runs the experiment over the given series, one exercise Deployment per series.
+/// Runs the experiment over the given series, one exercise Deployment per series, with the
+/// statistical forecast as Arbiter's predictor.
 pub fn run_experiment(
     config: &ExperimentConfig,
     series: Vec<WorkloadSeries>,
     observer: &mut dyn ExperimentObserver,
+) -> Result<ExperimentReport, SimError> {
+    run_experiment_with_predictor(config, series, observer, None)
+}
+
+/// Runs the experiment with `predictor` (for example trained models) in place of the
+/// statistical forecast when it is `Some`.
+pub fn run_experiment_with_predictor(
+    config: &ExperimentConfig,
+    series: Vec<WorkloadSeries>,
+    observer: &mut dyn ExperimentObserver,
+    predictor: Option<Box<dyn Predictor + Send + Sync>>,
 ) -> Result<ExperimentReport, SimError> {
     if series.is_empty() {
         return Err(SimError::NoWorkloads);
@@ -445,6 +458,9 @@ pub fn run_experiment(
         config.cluster.workload.max_replicas,
     );
     let mut controller = Controller::new(config.controller.clone());
+    if let Some(predictor) = predictor {
+        controller = controller.with_predictor(predictor);
+    }
     let shadow = config.controller.mode == ControllerMode::Shadow;
     let mut discipline = DisciplineCounter::new();
 
@@ -479,7 +495,8 @@ pub fn run_experiment(
         // the record is attached and emitted.
         let snapshot = experimental.snapshot();
         for mut decision in controller.decide(&snapshot) {
-            let record = SimExecutor::new(&mut experimental, decision.dry_run()).execute(&decision.action);
+            let record =
+                SimExecutor::new(&mut experimental, decision.dry_run()).execute(&decision.action);
             decision.execution = Some(record);
             discipline.add(&decision);
             observer.on_decision(&decision).map_err(SimError::Output)?;
@@ -527,8 +544,9 @@ pub fn run_experiment(
     })
 }
 
-/// Deployment names from workload names: lower-case DNS-1123 labels, made unique.
-fn deployment_names(series: &[WorkloadSeries]) -> Vec<String> {
+/// Returns the Deployment names for the series' workloads: lower-case DNS-1123 labels, made
+/// unique, in series order.
+pub fn deployment_names(series: &[WorkloadSeries]) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for one in series {
         let mut name: String = one

@@ -120,4 +120,75 @@ pub enum TraceError {
         /// Window length in seconds.
         window_s: i64,
     },
+    /// A line is not valid in its format's syntax (JSON, CSV, a dict literal).
+    #[error(
+        "{at}: {message}; correct or remove the line, or pass --skip-bad-lines to count and skip \
+         bad lines"
+    )]
+    MalformedLine {
+        /// The line.
+        at: Location,
+        /// The problem found.
+        message: String,
+    },
+    /// A mandatory field is absent or empty.
+    #[error(
+        "{at}: the mandatory field {field} is missing; correct or remove the line, or pass \
+         --skip-bad-lines to count and skip bad lines"
+    )]
+    MissingField {
+        /// The line.
+        at: Location,
+        /// The field, by its name in the trace documentation.
+        field: &'static str,
+    },
+    /// A field has a value the format does not allow, such as an unknown enum code.
+    #[error(
+        "{at}: field {field} is {value}, expected {expected}; correct or remove the line, or pass \
+         --skip-bad-lines to count and skip bad lines"
+    )]
+    InvalidField {
+        /// The line.
+        at: Location,
+        /// The field: a JSON path, a CSV column with its name, or a header name.
+        field: String,
+        /// The value as written, cut to 120 characters.
+        value: String,
+        /// A description of the allowed values.
+        expected: String,
+    },
+    /// A gzip member ends early or is corrupt.
+    #[error(
+        "{at}: the gzip stream is truncated or corrupt after line {lines_read} ({source}); \
+         download the file again, or pass --skip-bad-lines to keep the lines before the damage"
+    )]
+    TruncatedGzip {
+        /// The line where the damage begins.
+        at: Location,
+        /// Complete lines read before the damage.
+        lines_read: usize,
+        /// The decoder's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A double-quoted CSV field is never closed.
+    #[error("{at}: a quoted field is never closed; the file may be truncated")]
+    UnclosedQuote {
+        /// The line where the record starts.
+        at: Location,
+    },
+    /// An input path, directory or glob names no file.
+    #[error("{input}: no trace file found; check the path, or quote a glob pattern")]
+    NoInput {
+        /// The input as given.
+        input: String,
+    },
+    /// An input mixes formats that cannot be read together.
+    #[error("{file}: {reason}")]
+    Unsupported {
+        /// File path, as given to the reader.
+        file: String,
+        /// The reason the file cannot be read this way, and what to do.
+        reason: String,
+    },
 }

@@ -6,10 +6,10 @@ use std::path::Path;
 use std::str::FromStr;
 
 use crate::error::TraceError;
-use crate::{cell_aggregate_2019, job_series_2011};
+use crate::{cell_aggregate_2019, csv_2011, job_series_2011, json_2019};
 
 /// A trace format with a reader in this crate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TraceFormat {
     /// The 2011 job series (`g2011-job-series`): one job's `task_usage` summed per 300 s,
     /// 18 numeric columns without header.
@@ -17,11 +17,42 @@ pub enum TraceFormat {
     /// The 2019 cell aggregate (`g2019-cell-aggregate`): one cell's `instance_usage` per 300 s
     /// window, with an `avg_cpu,avg_mem,...` header and no time column.
     CellAggregate2019,
+    /// 2019 `instance_usage` as JSON lines (`g2019-instance-usage`).
+    InstanceUsage2019,
+    /// 2019 `instance_events` as JSON lines (`g2019-instance-events`).
+    InstanceEvents2019,
+    /// 2019 `collection_events` as JSON lines (`g2019-collection-events`).
+    CollectionEvents2019,
+    /// 2019 `machine_events` as JSON lines (`g2019-machine-events`).
+    MachineEvents2019,
+    /// 2011 `task_usage` CSV parts (`g2011-task-usage`).
+    TaskUsage2011,
+    /// 2011 `task_events` CSV parts (`g2011-task-events`).
+    TaskEvents2011,
+    /// 2011 `job_events` CSV parts (`g2011-job-events`).
+    JobEvents2011,
+    /// 2011 `machine_events` CSV parts (`g2011-machine-events`).
+    MachineEvents2011,
+    /// The joined 2019 extract (`g2019-joined-extract`): instance events joined with their
+    /// collection event and one usage window, with Python dict literals and numpy arrays.
+    JoinedExtract2019,
 }
 
 impl TraceFormat {
     /// Every format, in the order detection tries them and messages list them.
-    pub const ALL: [TraceFormat; 2] = [Self::JobSeries2011, Self::CellAggregate2019];
+    pub const ALL: [TraceFormat; 11] = [
+        Self::JobSeries2011,
+        Self::CellAggregate2019,
+        Self::JoinedExtract2019,
+        Self::InstanceUsage2019,
+        Self::InstanceEvents2019,
+        Self::CollectionEvents2019,
+        Self::MachineEvents2019,
+        Self::TaskUsage2011,
+        Self::TaskEvents2011,
+        Self::JobEvents2011,
+        Self::MachineEvents2011,
+    ];
 
     /// Returns the format's name, as accepted by `FromStr` and stored in
     /// `WorkloadSeries::format`.
@@ -29,14 +60,91 @@ impl TraceFormat {
         match self {
             Self::JobSeries2011 => "g2011-job-series",
             Self::CellAggregate2019 => "g2019-cell-aggregate",
+            Self::InstanceUsage2019 => "g2019-instance-usage",
+            Self::InstanceEvents2019 => "g2019-instance-events",
+            Self::CollectionEvents2019 => "g2019-collection-events",
+            Self::MachineEvents2019 => "g2019-machine-events",
+            Self::TaskUsage2011 => "g2011-task-usage",
+            Self::TaskEvents2011 => "g2011-task-events",
+            Self::JobEvents2011 => "g2011-job-events",
+            Self::MachineEvents2011 => "g2011-machine-events",
+            Self::JoinedExtract2019 => "g2019-joined-extract",
+        }
+    }
+
+    /// Tells whether the format is an aggregated series (one workload per file) rather than a
+    /// raw trace table.
+    pub const fn is_aggregated(self) -> bool {
+        matches!(self, Self::JobSeries2011 | Self::CellAggregate2019)
+    }
+
+    /// Tells whether the format is a raw table read line by line (JSON lines or 2011 CSV).
+    pub const fn is_line_table(self) -> bool {
+        !self.is_aggregated() && !matches!(self, Self::JoinedExtract2019)
+    }
+
+    /// Tells whether the format contains usage windows (rather than only events).
+    pub const fn has_usage(self) -> bool {
+        matches!(
+            self,
+            Self::InstanceUsage2019 | Self::TaskUsage2011 | Self::JoinedExtract2019
+        )
+    }
+
+    /// Returns the trace generation: 2011 or 2019.
+    pub const fn generation(self) -> u16 {
+        match self {
+            Self::JobSeries2011
+            | Self::TaskUsage2011
+            | Self::TaskEvents2011
+            | Self::JobEvents2011
+            | Self::MachineEvents2011 => 2011,
+            _ => 2019,
+        }
+    }
+
+    /// Returns the optional fields whose absence a raw reader counts, in bit order.
+    pub(crate) fn counted_fields(self) -> &'static [&'static str] {
+        match self {
+            Self::InstanceUsage2019 => json_2019::USAGE_FIELDS,
+            Self::InstanceEvents2019 => json_2019::INSTANCE_EVENT_FIELDS,
+            Self::CollectionEvents2019 => json_2019::COLLECTION_EVENT_FIELDS,
+            Self::MachineEvents2019 => json_2019::MACHINE_EVENT_FIELDS,
+            Self::TaskUsage2011 => csv_2011::TASK_USAGE_COLUMNS,
+            Self::TaskEvents2011 => csv_2011::TASK_EVENT_COLUMNS,
+            Self::JobEvents2011 => csv_2011::JOB_EVENT_COLUMNS,
+            Self::MachineEvents2011 => csv_2011::MACHINE_EVENT_COLUMNS,
+            Self::JobSeries2011 | Self::CellAggregate2019 | Self::JoinedExtract2019 => &[],
         }
     }
 
     /// Tells whether the first non-blank line of a file looks like this format.
     fn matches_first_line(self, first_line: &str) -> bool {
+        use crate::csv_2011::Table as Csv;
+        use crate::json_2019::Table as Json;
+        let json = || {
+            first_line
+                .trim_start()
+                .starts_with('{')
+                .then(|| json_2019::detect_table(first_line))
+                .flatten()
+        };
         match self {
             Self::JobSeries2011 => job_series_2011::matches_first_line(first_line),
             Self::CellAggregate2019 => cell_aggregate_2019::matches_first_line(first_line),
+            Self::JoinedExtract2019 => {
+                first_line.contains("instance_events_type") && first_line.contains("time")
+            }
+            Self::InstanceUsage2019 => json() == Some(Json::InstanceUsage),
+            Self::InstanceEvents2019 => json() == Some(Json::InstanceEvents),
+            Self::CollectionEvents2019 => json() == Some(Json::CollectionEvents),
+            Self::MachineEvents2019 => json() == Some(Json::MachineEvents),
+            Self::TaskUsage2011 => csv_2011::detect_table(first_line) == Some(Csv::TaskUsage),
+            Self::TaskEvents2011 => csv_2011::detect_table(first_line) == Some(Csv::TaskEvents),
+            Self::JobEvents2011 => csv_2011::detect_table(first_line) == Some(Csv::JobEvents),
+            Self::MachineEvents2011 => {
+                csv_2011::detect_table(first_line) == Some(Csv::MachineEvents)
+            }
         }
     }
 }
@@ -64,7 +172,8 @@ impl FromStr for TraceFormat {
     }
 }
 
-/// Detects the format of the file at `path` from its first non-blank line.
+/// Detects the format of the file at `path` from its first non-blank line, decompressing a
+/// gzipped file first.
 ///
 /// # Errors
 /// [`TraceError::Io`] when the file cannot be read, [`TraceError::Empty`] when it has no
@@ -74,8 +183,8 @@ pub fn detect_format(path: &Path) -> Result<TraceFormat, TraceError> {
         path: path.to_path_buf(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(io_error)?;
-    for line in BufReader::new(file).lines() {
+    let reader = crate::input::open(path, None)?;
+    for line in BufReader::new(reader).lines() {
         let line = line.map_err(io_error)?;
         if !line.trim().is_empty() {
             return detect_from_first_line(&line, path);
@@ -118,7 +227,10 @@ mod tests {
         let error = "borg".parse::<TraceFormat>().unwrap_err();
         assert_eq!(
             error.to_string(),
-            "unknown trace format \"borg\", expected one of: g2011-job-series, g2019-cell-aggregate"
+            format!(
+                "unknown trace format \"borg\", expected one of: {}",
+                known_names()
+            )
         );
     }
 
@@ -133,8 +245,11 @@ mod tests {
         let error = detect("time,cpu").unwrap_err().to_string();
         assert_eq!(
             error,
-            "f.csv: cannot detect the trace format from the first line \"time,cpu\", so name the \
-             format explicitly (one of: g2011-job-series, g2019-cell-aggregate)"
+            format!(
+                "f.csv: cannot detect the trace format from the first line \"time,cpu\", so name \
+                 the format explicitly (one of: {})",
+                known_names()
+            )
         );
         assert!(detect("600.0,3089.0,1").is_err());
     }

@@ -8,12 +8,16 @@ fn arbiter(args: &[&str]) -> Output {
         .args(args)
         .current_dir(repository_root())
         .env("RUST_LOG", "warn")
+        .env_remove("ARBITER_STORE")
         .output()
         .expect("the arbiter binary runs")
 }
 
 fn repository_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repository root")
 }
 
 /// A fresh directory for one test's files.
@@ -43,13 +47,21 @@ fn run_short(dir: &Path, name: &str, seed: &str) -> (Vec<u8>, Vec<u8>) {
         "--seed",
         seed,
         "--quiet",
+        "--no-store",
         "--json",
         json.to_str().expect("utf-8 path"),
         "--decisions",
         decisions.to_str().expect("utf-8 path"),
     ]);
-    assert!(output.status.success(), "compare failed: {}", stderr(&output));
-    (std::fs::read(&json).expect("json written"), std::fs::read(&decisions).expect("decisions written"))
+    assert!(
+        output.status.success(),
+        "compare failed: {}",
+        stderr(&output)
+    );
+    (
+        std::fs::read(&json).expect("json written"),
+        std::fs::read(&decisions).expect("decisions written"),
+    )
 }
 
 #[test]
@@ -57,12 +69,21 @@ fn compare_same_seed_is_byte_identical() {
     let dir = scratch_dir("same-seed");
     let (json_a, decisions_a) = run_short(&dir, "a", "7");
     let (json_b, decisions_b) = run_short(&dir, "b", "7");
-    assert!(json_a == json_b, "two runs with seed 7 wrote different --json files");
-    assert!(decisions_a == decisions_b, "two runs with seed 7 wrote different --decisions files");
+    assert!(
+        json_a == json_b,
+        "two runs with seed 7 wrote different --json files"
+    );
+    assert!(
+        decisions_a == decisions_b,
+        "two runs with seed 7 wrote different --decisions files"
+    );
 
     let (json_c, decisions_c) = run_short(&dir, "c", "8");
     assert!(json_a != json_c, "seeds 7 and 8 wrote the same --json file");
-    assert!(decisions_a != decisions_c, "seeds 7 and 8 wrote the same --decisions file");
+    assert!(
+        decisions_a != decisions_c,
+        "seeds 7 and 8 wrote the same --decisions file"
+    );
 }
 
 #[test]
@@ -72,7 +93,12 @@ fn compare_json_has_documented_fields() {
     let report: serde_json::Value = serde_json::from_slice(&json).expect("valid JSON");
     assert_eq!(report["seed"], 1);
     assert_eq!(report["format"], "g2011-job-series");
-    assert!(report["trace"].as_str().expect("trace").ends_with("g2011_job6176858948_taskusage_sum_5min.csv"));
+    assert!(
+        report["trace"]
+            .as_str()
+            .expect("trace")
+            .ends_with("g2011_job6176858948_taskusage_sum_5min.csv")
+    );
     assert!(report["configuration"].is_object());
     for cluster in ["baseline", "experimental"] {
         for field in [
@@ -87,24 +113,42 @@ fn compare_json_has_documented_fields() {
             "energy_controlled_dynamic_kwh",
             "energy_background_dynamic_kwh",
         ] {
-            assert!(report[cluster][field].is_number(), "{cluster}.{field} missing in {report}");
+            assert!(
+                report[cluster][field].is_number(),
+                "{cluster}.{field} missing in {report}"
+            );
         }
     }
     assert_eq!(report["figure_kinds"]["energy_kwh"], "estimated");
     assert_eq!(report["figure_kinds"]["slo_miss_minutes"], "simulated");
     assert_eq!(report["ticks"], 5760);
 
-    let lines: Vec<&[u8]> = decisions.split(|byte| *byte == b'\n').filter(|line| !line.is_empty()).collect();
+    let lines: Vec<&[u8]> = decisions
+        .split(|byte| *byte == b'\n')
+        .filter(|line| !line.is_empty())
+        .collect();
     assert_eq!(lines.len(), 5760, "one decision per workload per tick");
     let first: serde_json::Value = serde_json::from_slice(lines[0]).expect("decision is JSON");
-    for field in ["tick", "workload", "proposals", "vetoes", "conflicts", "action", "execution", "reason"] {
-        assert!(first.get(field).is_some(), "decision lacks {field}: {first}");
+    for field in [
+        "tick",
+        "workload",
+        "proposals",
+        "vetoes",
+        "conflicts",
+        "action",
+        "execution",
+        "reason",
+    ] {
+        assert!(
+            first.get(field).is_some(),
+            "decision lacks {field}: {first}"
+        );
     }
 }
 
 #[test]
 fn compare_prints_side_by_side_table() {
-    let output = arbiter(&["compare", "--days", "0.5", "--quiet"]);
+    let output = arbiter(&["compare", "--days", "0.5", "--quiet", "--no-store"]);
     assert!(output.status.success(), "{}", stderr(&output));
     let table = stdout(&output);
     for expected in [
@@ -121,7 +165,10 @@ fn compare_prints_side_by_side_table() {
         "estimated",
         "seed 1",
     ] {
-        assert!(table.contains(expected), "table lacks `{expected}`:\n{table}");
+        assert!(
+            table.contains(expected),
+            "table lacks `{expected}`:\n{table}"
+        );
     }
 }
 
@@ -134,15 +181,22 @@ fn compare_reads_cell_aggregate() {
         "--days",
         "0.5",
         "--quiet",
+        "--no-store",
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stdout(&output).contains("cell-aggregate"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("cell-aggregate"),
+        "{}",
+        stdout(&output)
+    );
 }
 
 /// Copies the default trace with its third line replaced, to make a damaged file.
 fn damaged_trace(dir: &Path, name: &str, third_line: &str) -> PathBuf {
-    let source = std::fs::read_to_string(repository_root().join("data/borg/g2011_job6176858948_taskusage_sum_5min.csv"))
-        .expect("read the shipped trace");
+    let source = std::fs::read_to_string(
+        repository_root().join("data/borg/g2011_job6176858948_taskusage_sum_5min.csv"),
+    )
+    .expect("read the shipped trace");
     let mut lines: Vec<&str> = source.lines().take(400).collect();
     lines[2] = third_line;
     let path = dir.join(name);
@@ -154,7 +208,10 @@ fn assert_trace_error(args: &[&str], expected_parts: &[&str]) {
     let output = arbiter(args);
     assert!(!output.status.success(), "expected a failure for {args:?}");
     let message = stderr(&output);
-    assert!(!message.contains("panicked"), "panic instead of an error: {message}");
+    assert!(
+        !message.contains("panicked"),
+        "panic instead of an error: {message}"
+    );
     for part in expected_parts {
         assert!(message.contains(part), "error lacks `{part}`: {message}");
     }
@@ -163,9 +220,16 @@ fn assert_trace_error(args: &[&str], expected_parts: &[&str]) {
 #[test]
 fn garbled_number_names_file_line_column() {
     let dir = scratch_dir("garbled");
-    let path = damaged_trace(&dir, "garbled.csv", "1200.0,3089.0,3089.0,0.55x,0.16,0.36,0.019,0.033,0.19,0.0007,0.0042,4.69,0.094,194.3,0.42,0.0,3089.0,0.0");
+    let path = damaged_trace(
+        &dir,
+        "garbled.csv",
+        "1200.0,3089.0,3089.0,0.55x,0.16,0.36,0.019,0.033,0.19,0.0007,0.0042,4.69,0.094,194.3,0.42,0.0,3089.0,0.0",
+    );
     let path_text = path.to_str().expect("utf-8 path");
-    assert_trace_error(&["compare", "--quiet", "--trace", path_text], &["garbled.csv", ":3", "column 4", "0.55x"]);
+    assert_trace_error(
+        &["compare", "--quiet", "--no-store", "--trace", path_text],
+        &["garbled.csv", ":3", "column 4", "0.55x"],
+    );
 }
 
 #[test]
@@ -173,19 +237,33 @@ fn wrong_column_count_names_line() {
     let dir = scratch_dir("columns");
     let path = damaged_trace(&dir, "columns.csv", "1200.0,3089.0,3089.0,0.55,0.16");
     let path_text = path.to_str().expect("utf-8 path");
-    assert_trace_error(&["compare", "--quiet", "--trace", path_text], &["columns.csv", ":3"]);
+    assert_trace_error(
+        &["compare", "--quiet", "--no-store", "--trace", path_text],
+        &["columns.csv", ":3"],
+    );
 }
 
 #[test]
 fn truncated_file_names_last_line() {
     let dir = scratch_dir("truncated");
-    let source = std::fs::read_to_string(repository_root().join("data/borg/g2011_job6176858948_taskusage_sum_5min.csv"))
-        .expect("read the shipped trace");
+    let source = std::fs::read_to_string(
+        repository_root().join("data/borg/g2011_job6176858948_taskusage_sum_5min.csv"),
+    )
+    .expect("read the shipped trace");
     let cut = source.lines().take(50).collect::<Vec<_>>().join("\n");
     let cut = &cut[..cut.len() - 40];
     let path = dir.join("truncated.csv");
     std::fs::write(&path, cut).expect("write truncated trace");
-    assert_trace_error(&["compare", "--quiet", "--trace", path.to_str().expect("utf-8 path")], &["truncated.csv", ":50"]);
+    assert_trace_error(
+        &[
+            "compare",
+            "--quiet",
+            "--no-store",
+            "--trace",
+            path.to_str().expect("utf-8 path"),
+        ],
+        &["truncated.csv", ":50"],
+    );
 }
 
 #[test]
@@ -195,13 +273,23 @@ fn usage_errors_exit_with_message() {
         (vec!["compare", "--days", "soon"], "number of days"),
         (vec!["compare", "--seed", "-1"], "0 or more"),
         (vec!["compare", "--seed", "one"], "whole number"),
-        (vec!["compare", "--trace", "no/such/trace.csv"], "no/such/trace.csv"),
+        (
+            vec!["compare", "--trace", "no/such/trace.csv"],
+            "no/such/trace.csv",
+        ),
         (vec!["compare", "--format", "csv"], "g2011-job-series"),
+        (
+            vec!["compare", "--no-store", "--models", "no/such/models"],
+            "no/such/models",
+        ),
     ] {
         let output = arbiter(&args);
         assert!(!output.status.success(), "{args:?} should fail");
         let message = stderr(&output);
-        assert!(message.contains(expected), "{args:?}: error lacks `{expected}`: {message}");
+        assert!(
+            message.contains(expected),
+            "{args:?}: error lacks `{expected}`: {message}"
+        );
         assert!(!message.contains("panicked"), "{args:?}: {message}");
     }
 }
@@ -217,18 +305,27 @@ fn check_vectors_reports_all_passed() {
 #[test]
 fn check_vectors_reports_failure() {
     let dir = scratch_dir("vectors");
-    let mut document: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(repository_root().join("data/hpa/vectors.json")).expect("read vectors"))
-            .expect("vectors are JSON");
+    let mut document: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(repository_root().join("data/hpa/vectors.json")).expect("read vectors"),
+    )
+    .expect("vectors are JSON");
     let vectors = document["vectors"].as_array_mut().expect("vector list");
-    let index = vectors.iter().position(|vector| vector["kind"] == "replica_calc").expect("a replica_calc vector");
-    let expected = vectors[index]["expected"]["replicas"].as_i64().expect("expected replicas");
+    let index = vectors
+        .iter()
+        .position(|vector| vector["kind"] == "replica_calc")
+        .expect("a replica_calc vector");
+    let expected = vectors[index]["expected"]["replicas"]
+        .as_i64()
+        .expect("expected replicas");
     vectors[index]["expected"]["replicas"] = serde_json::json!(expected + 1);
     let path = dir.join("vectors.json");
     std::fs::write(&path, serde_json::to_vec(&document).expect("encode")).expect("write vectors");
 
     let output = arbiter(&["hpa", "check-vectors", path.to_str().expect("utf-8 path")]);
     let text = stdout(&output);
-    assert!(!output.status.success(), "a changed expectation must fail: {text}");
+    assert!(
+        !output.status.success(),
+        "a changed expectation must fail: {text}"
+    );
     assert!(text.trim_end().ends_with("151 passed, 1 failed"), "{text}");
 }

@@ -2,6 +2,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -11,13 +12,16 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use arbiter_core::controller::ControllerMode;
+use arbiter_core::predict::Predictor;
 use arbiter_core::referee::Decision;
 use arbiter_core::series::SpikePolicy;
+use arbiter_model::ModelPredictor;
 use arbiter_sim::cluster::ClusterTick;
 use arbiter_sim::experiment::{
     ClusterFigures, ExperimentConfig, ExperimentObserver, ExperimentReport, FigureKind,
-    run_experiment,
+    deployment_names, run_experiment_with_predictor,
 };
+use arbiter_store::{NewRun, RunId, RunRecorder, RunStore, TickRecord};
 use arbiter_trace::{ReadOptions, TraceFormat};
 
 /// The trace the comparison replays by default: 29 days of one long-running 2011 Borg job.
@@ -41,7 +45,7 @@ pub struct CompareArgs {
     /// Days of the trace to replay from its start [default: the whole trace].
     #[arg(long, value_name = "D", value_parser = parse_days, allow_hyphen_values = true)]
     pub days: Option<f64>,
-    /// What to do with windows the trace counted twice: keep them and flag them, or halve them.
+    /// Handling of windows the trace counted twice: keep and flag them, or halve them.
     #[arg(long, value_enum, default_value = "repair")]
     pub spikes: SpikeArg,
     /// Write the figures, seed, trace and configuration as JSON to this file.
@@ -54,10 +58,31 @@ pub struct CompareArgs {
     /// workload and tick: demand, capacity, replicas, latency).
     #[arg(long, value_name = "PATH")]
     pub ticks: Option<PathBuf>,
+    /// Directory of trained demand and risk models (from `arbiter train`) for Arbiter's predict
+    /// layer; without it the controller uses its statistical forecast.
+    #[arg(long, value_name = "DIR")]
+    pub models: Option<PathBuf>,
     /// Run Arbiter in shadow mode: the HPA scales both clusters, and Arbiter only records what
     /// it would have done (its decisions carry the execution status `dry_run`).
     #[arg(long)]
     pub shadow: bool,
+    /// Run store to record the run in (SQLite) [default: arbiter/arbiter.sqlite under the
+    /// user's data directory, ~/.local/share/arbiter/arbiter.sqlite on Linux].
+    #[arg(long, value_name = "PATH", env = "ARBITER_STORE")]
+    pub store: Option<PathBuf>,
+    /// Do not record the run in a run store.
+    #[arg(long, conflicts_with_all = ["store", "serve"])]
+    pub no_store: bool,
+    /// Serve the dashboard on 127.0.0.1 while the run is recorded, and keep serving after it
+    /// ends until Ctrl-C.
+    #[arg(long)]
+    pub serve: bool,
+    /// TCP port of the dashboard with --serve; 0 picks a free port.
+    #[arg(long, default_value_t = 8080, requires = "serve")]
+    pub port: u16,
+    /// Write a static HTML report of the run (charts and decision feed) to this directory.
+    #[arg(long, value_name = "DIR", conflicts_with = "no_store")]
+    pub report: Option<PathBuf>,
     /// Hide the progress bar and informational logs.
     #[arg(long)]
     pub quiet: bool,
@@ -113,6 +138,9 @@ struct JsonReport<'a> {
 
 /// Streams decisions to a JSON-lines file and drives the progress bar.
 struct RunObserver {
+    recorder: Option<RunRecorder>,
+    workload_keys: Vec<String>,
+    slo_p95_ms: f64,
     decisions: Option<BufWriter<File>>,
     ticks: Option<BufWriter<File>>,
     progress: ProgressBar,
@@ -120,6 +148,11 @@ struct RunObserver {
 
 impl ExperimentObserver for RunObserver {
     fn on_decision(&mut self, decision: &Decision) -> std::io::Result<()> {
+        if let Some(recorder) = &mut self.recorder {
+            recorder
+                .record_decision(decision)
+                .map_err(std::io::Error::other)?;
+        }
         if let Some(writer) = &mut self.decisions {
             serde_json::to_writer(&mut *writer, decision)?;
             writer.write_all(b"\n")?;
@@ -133,6 +166,31 @@ impl ExperimentObserver for RunObserver {
         baseline: &ClusterTick,
         experimental: &ClusterTick,
     ) -> std::io::Result<()> {
+        if let Some(recorder) = &mut self.recorder {
+            for (cluster, tick) in [("baseline", baseline), ("experimental", experimental)] {
+                for (index, workload) in tick.workloads.iter().enumerate() {
+                    let record = TickRecord {
+                        time_s,
+                        cluster: cluster.to_owned(),
+                        workload: self.workload_keys.get(index).cloned().unwrap_or_default(),
+                        demand_cores: workload.demand_cores,
+                        ready_capacity_cores: workload.ready_capacity_cores,
+                        spec_replicas: workload.spec_replicas,
+                        ready_pods: workload.ready_pods as u32,
+                        pending_pods: workload.pending_pods as u32,
+                        p95_ms: workload.p95_ms,
+                        slo_miss: workload.p95_ms > self.slo_p95_ms,
+                        oom_kills: workload.oom_kills,
+                        idle_w: tick.idle_w,
+                        controlled_dynamic_w: tick.controlled_dynamic_w,
+                        background_dynamic_w: tick.background_dynamic_w,
+                    };
+                    recorder
+                        .record_tick(&record)
+                        .map_err(std::io::Error::other)?;
+                }
+            }
+        }
         let Some(writer) = &mut self.ticks else {
             return Ok(());
         };
@@ -214,12 +272,57 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         .expect("static template")
         .progress_chars("=> "),
     );
+    let names = deployment_names(&series);
+    let workload_keys = names
+        .iter()
+        .map(|name| format!("{}/{name}", config.cluster.workload.namespace))
+        .collect();
+    let stored = if args.no_store {
+        None
+    } else {
+        Some(open_run_store(&args, &config, &trace)?)
+    };
+    let server = match (&stored, args.serve) {
+        (Some(stored), true) => {
+            let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), args.port);
+            let server = arbiter_web::spawn_server(stored.path.clone(), addr)
+                .with_context(|| format!("failed to start the dashboard on {addr}"))?;
+            eprintln!("dashboard of run {} at {}", stored.run, server.url());
+            Some(server)
+        }
+        _ => None,
+    };
+
     let mut observer = RunObserver {
+        recorder: stored
+            .as_ref()
+            .map(|stored| stored.recorder())
+            .transpose()?,
+        workload_keys,
+        slo_p95_ms: config.cluster.latency.slo_p95_ms,
         decisions,
         ticks,
         progress,
     };
-    let report = run_experiment(&config, series, &mut observer)?;
+    let predictor: Option<Box<dyn Predictor + Send + Sync>> = match &args.models {
+        Some(dir) => {
+            let models = ModelPredictor::load(dir)
+                .with_context(|| format!("failed to load the models in {}", dir.display()))?;
+            Some(Box::new(models))
+        }
+        None => None,
+    };
+    let report = match run_experiment_with_predictor(&config, series, &mut observer, predictor) {
+        Ok(report) => report,
+        Err(error) => {
+            if let Some(recorder) = observer.recorder.take()
+                && let Err(store_error) = recorder.fail(&error.to_string())
+            {
+                tracing::error!(%store_error, "failed to mark the run as failed in the store");
+            }
+            return Err(error.into());
+        }
+    };
     observer.progress.finish_and_clear();
     for writer in [observer.decisions.take(), observer.ticks.take()]
         .into_iter()
@@ -231,19 +334,25 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
             .context("failed to write an output file")?;
     }
 
+    let document = JsonReport {
+        schema_version: REPORT_SCHEMA_VERSION,
+        seed: args.seed,
+        trace: trace.display().to_string(),
+        format: format.clone(),
+        spikes: match args.spikes {
+            SpikeArg::Flag => "flag",
+            SpikeArg::Repair => "repair",
+        },
+        figure_kinds: ClusterFigures::kinds().into_iter().collect(),
+        report: &report,
+    };
+    if let Some(recorder) = observer.recorder.take() {
+        let value = serde_json::to_value(&document).context("failed to encode the report")?;
+        recorder
+            .finish(&value)
+            .context("failed to record the run's result in the store")?;
+    }
     if let Some(path) = &args.json {
-        let document = JsonReport {
-            schema_version: REPORT_SCHEMA_VERSION,
-            seed: args.seed,
-            trace: trace.display().to_string(),
-            format: format.clone(),
-            spikes: match args.spikes {
-                SpikeArg::Flag => "flag",
-                SpikeArg::Repair => "repair",
-            },
-            figure_kinds: ClusterFigures::kinds().into_iter().collect(),
-            report: &report,
-        };
         let mut text =
             serde_json::to_string_pretty(&document).context("failed to encode the report")?;
         text.push('\n');
@@ -251,7 +360,90 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("failed to write {}", path.display()))?;
     }
     print!("{}", render_table(&report, &trace));
+    match &args.models {
+        Some(dir) => println!(
+            "Arbiter's predict layer used the trained models in {}.",
+            dir.display()
+        ),
+        None => {
+            println!("Arbiter's predict layer used its statistical forecast (no --models given).")
+        }
+    }
+
+    if let Some(stored) = &stored {
+        eprintln!(
+            "recorded as run {} in {}",
+            stored.run,
+            stored.path.display()
+        );
+        if let Some(dir) = &args.report {
+            let index = arbiter_web::write_report(&stored.path, stored.run, dir)
+                .with_context(|| format!("failed to write the report to {}", dir.display()))?;
+            eprintln!("report written to {}", index.display());
+        }
+    }
+    if let Some(server) = server {
+        eprintln!(
+            "run finished; the dashboard stays at {} until Ctrl-C",
+            server.url()
+        );
+        server.wait().context("the dashboard server stopped")?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The run store a comparison records into, with the run's id.
+struct StoredRun {
+    store: RunStore,
+    path: PathBuf,
+    run: RunId,
+}
+
+impl StoredRun {
+    fn recorder(&self) -> anyhow::Result<RunRecorder> {
+        self.store.recorder(self.run).with_context(|| {
+            format!(
+                "failed to start recording run {} in {}",
+                self.run,
+                self.path.display()
+            )
+        })
+    }
+}
+
+/// Opens the run store (creating it and its folder when absent) and registers the run.
+fn open_run_store(
+    args: &CompareArgs,
+    config: &ExperimentConfig,
+    trace: &Path,
+) -> anyhow::Result<StoredRun> {
+    let path = match &args.store {
+        Some(path) => path.clone(),
+        None => RunStore::default_path()
+            .context("failed to find the default run store; pass --store PATH")?,
+    };
+    if let Some(parent) = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent).with_context(|| {
+            format!("failed to create the run store folder {}", parent.display())
+        })?;
+    }
+    let store = RunStore::open(&path)
+        .with_context(|| format!("failed to open run store {}", path.display()))?;
+    let run = store
+        .begin_run(&NewRun {
+            kind: "compare".to_owned(),
+            seed: config.seed,
+            trace: trace.display().to_string(),
+            models: args.models.as_ref().map(|dir| dir.display().to_string()),
+            configuration: serde_json::to_value(config)
+                .context("failed to encode the configuration")?,
+        })
+        .with_context(|| format!("failed to register the run in {}", path.display()))?;
+    tracing::info!(run = %run, store = %path.display(), "recording the run");
+    Ok(StoredRun { store, path, run })
 }
 
 /// Finds the trace: the given path, or the shipped default relative to the working directory
@@ -353,7 +545,13 @@ fn render_table(report: &ExperimentReport, trace: &Path) -> String {
             2,
             "simulated",
         ),
-        ("node-hours", baseline.node_hours, experimental.node_hours, 1, "simulated"),
+        (
+            "node-hours",
+            baseline.node_hours,
+            experimental.node_hours,
+            1,
+            "simulated",
+        ),
         (
             "evicted pods",
             baseline.evicted_pods as f64,
@@ -405,7 +603,10 @@ fn render_table(report: &ExperimentReport, trace: &Path) -> String {
         for point in &report.energy_sweep {
             let name = format!("  idle {:.0}% of peak", point.idle_fraction * 100.0);
             let (base, exp) = (point.baseline.total_kwh, point.experimental.total_kwh);
-            out.push_str(&format!("{name:<24} {base:>16.2} {exp:>22.2} {:>+12.2}  estimated\n", exp - base));
+            out.push_str(&format!(
+                "{name:<24} {base:>16.2} {exp:>22.2} {:>+12.2}  estimated\n",
+                exp - base
+            ));
         }
     }
     let discipline = &report.discipline;
