@@ -409,9 +409,15 @@ impl RefereeState {
     }
 }
 
-/// Returns the day number of a time in seconds, counted from clock 0.
+/// Returns the day number of a time in seconds, counted from clock 0. Days are the intervals
+/// (86,400 d, 86,400 (d + 1)], so a decision taken at the end of a tick belongs to the day the
+/// tick ran in: one simulated day of 15 s ticks is exactly one day.
 pub fn day_of(time_s: f64) -> i64 {
-    (time_s / 86_400.0).floor() as i64
+    if time_s > 0.0 {
+        (time_s / 86_400.0).ceil() as i64 - 1
+    } else {
+        0
+    }
 }
 
 /// Inputs of one decision.

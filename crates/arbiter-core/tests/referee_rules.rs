@@ -440,3 +440,17 @@ fn partial_config_keeps_defaults() {
     assert_eq!(config.min_replicas, RefereeConfig::default().min_replicas);
     assert_ne!(config.digest(), RefereeConfig::default().digest());
 }
+
+#[test]
+fn day_of_counts_tick_ends_in_their_day() {
+    use arbiter_core::referee::day_of;
+    assert_eq!(day_of(0.0), 0);
+    assert_eq!(day_of(15.0), 0);
+    assert_eq!(
+        day_of(86_400.0),
+        0,
+        "the last tick of day 0 ends at 86,400 s"
+    );
+    assert_eq!(day_of(86_415.0), 1);
+    assert_eq!(day_of(2.0 * 86_400.0), 1);
+}

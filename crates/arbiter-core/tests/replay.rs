@@ -235,7 +235,7 @@ fn discipline_of_hand_made_days() {
         at(10.0, "ns/a", scale("ns/a")),
         at(20.0, "ns/a", Action::Noop),
         at(
-            day,
+            day + 1.0,
             "ns/a",
             Action::Hold {
                 workload: "ns/a".to_owned(),

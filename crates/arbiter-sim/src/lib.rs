@@ -43,7 +43,7 @@ pub enum SimError {
     },
     /// A series has no positive CPU value to scale demand from.
     #[error(
-        "workload `{workload}` from {file} has no positive CPU usage, so demand cannot be scaled; pass an explicit cores-per-unit"
+        "workload `{workload}` from {file} has no positive CPU usage, so demand cannot be scaled; check the trace or pass --cores-per-unit"
     )]
     NoDemand {
         /// Workload name.

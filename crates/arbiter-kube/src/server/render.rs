@@ -94,7 +94,11 @@ pub(crate) fn deployment(state: &SimState, index: usize) -> Value {
             "type": "Available",
             "status": if ready > 0 || replicas == 0 { "True" } else { "False" },
             "reason": if ready > 0 || replicas == 0 { "MinimumReplicasAvailable" } else { "MinimumReplicasUnavailable" },
-            "message": "Deployment has minimum availability.",
+            "message": if ready > 0 || replicas == 0 {
+                "Deployment has minimum availability."
+            } else {
+                "Deployment does not have minimum availability."
+            },
             "lastUpdateTime": epoch_rfc3339(),
             "lastTransitionTime": epoch_rfc3339(),
         }],

@@ -723,34 +723,6 @@ fn exercise_labels(name: &str) -> BTreeMap<String, String> {
     .collect()
 }
 
-/// Deployment names from workload names: lower-case DNS-1123 labels, made unique. This is the
-/// rule `arbiter compare` uses, so both name the same workload alike.
-pub fn deployment_names(series: &[WorkloadSeries]) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for one in series {
-        let mut name: String = one
-            .workload
-            .to_ascii_lowercase()
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' {
-                    c
-                } else {
-                    '-'
-                }
-            })
-            .collect();
-        name = name.trim_matches('-').chars().take(50).collect();
-        if name.is_empty() {
-            name = "workload".to_owned();
-        }
-        let base = name.clone();
-        let mut suffix = 2;
-        while names.contains(&name) {
-            name = format!("{base}-{suffix}");
-            suffix += 1;
-        }
-        names.push(name);
-    }
-    names
-}
+/// Deployment names from workload names, by the rule `arbiter compare` uses, so both name the
+/// same workload alike.
+pub use arbiter_sim::experiment::deployment_names;

@@ -162,7 +162,7 @@ pub fn run_charts(store: &RunStore, run: &RunSummary) -> Result<Vec<Chart>, WebE
             for (cluster, ticks) in &points {
                 charts.push(Chart {
                     id: format!("energy-{cluster}"),
-                    title: format!("Node power, {} (estimated)", cluster_label(cluster)),
+                    title: format!("Node power, {}", cluster_label(cluster)),
                     unit: "W".to_owned(),
                     kind: FigureKind::Estimated,
                     series: vec![

@@ -21,8 +21,8 @@ pub struct ApiserverArgs {
     /// [default: data/borg/g2011_job6176858948_taskusage_sum_5min.csv].
     #[arg(long, value_name = "PATH")]
     pub trace: Option<PathBuf>,
-    /// Seed of every random draw in the simulation.
-    #[arg(long, default_value = "1")]
+    /// Seed of every random draw in the simulation (a non-negative integer).
+    #[arg(long, default_value = "1", value_parser = super::compare::parse_seed, allow_hyphen_values = true)]
     pub seed: u64,
     /// Days of the trace to replay from its start [default: the whole trace].
     #[arg(long, value_name = "D")]
@@ -52,10 +52,7 @@ pub struct ApiserverArgs {
 
 /// Serves until Ctrl-C.
 pub fn run(args: ApiserverArgs) -> anyhow::Result<ExitCode> {
-    let trace = args
-        .trace
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(super::compare::DEFAULT_TRACE));
+    let trace = super::compare::resolve_trace(args.trace.as_deref())?;
     let mut config = ServerConfig::from_trace(&trace, args.seed, &args.cluster_name)
         .with_context(|| format!("failed to load trace {}", trace.display()))?;
     if let Some(days) = args.days {

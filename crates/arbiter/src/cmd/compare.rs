@@ -14,7 +14,7 @@ use serde::Serialize;
 use arbiter_core::controller::ControllerMode;
 use arbiter_core::predict::Predictor;
 use arbiter_core::referee::Decision;
-use arbiter_core::series::SpikePolicy;
+use arbiter_core::series::{SpikePolicy, UsageUnit};
 use arbiter_model::ModelPredictor;
 use arbiter_sim::cluster::ClusterTick;
 use arbiter_sim::experiment::{
@@ -58,6 +58,10 @@ pub struct CompareArgs {
     /// workload and tick: demand, capacity, replicas, latency).
     #[arg(long, value_name = "PATH")]
     pub ticks: Option<PathBuf>,
+    /// Cores of demand per trace CPU unit (for a trace in NCU, the cores of its largest
+    /// machine) [default: chosen so that the median replayed window is 4 cores].
+    #[arg(long, value_name = "CORES", value_parser = parse_positive)]
+    pub cores_per_unit: Option<f64>,
     /// Directory of trained demand and risk models (from `arbiter train`) for Arbiter's predict
     /// layer; without it the controller uses its statistical forecast.
     #[arg(long, value_name = "DIR")]
@@ -102,12 +106,19 @@ fn parse_format(name: &str) -> Result<TraceFormat, String> {
         .map_err(|error: arbiter_trace::TraceError| error.to_string())
 }
 
-fn parse_seed(text: &str) -> Result<u64, String> {
+pub fn parse_seed(text: &str) -> Result<u64, String> {
     match text.parse::<i128>() {
         Ok(value) if value < 0 => Err(format!("the seed must be 0 or more, got {value}")),
         Ok(value) => u64::try_from(value)
             .map_err(|_| format!("the seed must be at most {}, got {value}", u64::MAX)),
         Err(_) => Err(format!("the seed must be a whole number, got `{text}`")),
+    }
+}
+
+fn parse_positive(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if value.is_finite() && value > 0.0 => Ok(value),
+        _ => Err(format!("expected a number greater than 0, got `{text}`")),
     }
 }
 
@@ -196,9 +207,10 @@ impl ExperimentObserver for RunObserver {
         };
         for (cluster, tick) in [("baseline", baseline), ("experimental", experimental)] {
             for (index, workload) in tick.workloads.iter().enumerate() {
+                let key = self.workload_keys.get(index).map_or("", String::as_str);
                 writeln!(
                     writer,
-                    "{time_s},{cluster},{index},{:.4},{:.4},{},{},{},{:.1},{},{:.2}",
+                    "{time_s},{cluster},{key},{:.4},{:.4},{},{},{},{:.1},{},{:.2}",
                     workload.demand_cores,
                     workload.ready_capacity_cores,
                     workload.spec_replicas,
@@ -235,11 +247,29 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
 
     let mut config = ExperimentConfig::with_seed(args.seed);
     config.days = args.days;
+    config.demand.cores_per_unit = args.cores_per_unit;
     if args.shadow {
         config.controller.mode = ControllerMode::Shadow;
     }
     tracing::info!(seed = args.seed, trace = %trace.display(), format = %format, "starting comparison");
 
+    // Create the output files before the run, so that a bad path fails in seconds, not after
+    // a long replay.
+    let json_file = match &args.json {
+        Some(path) => Some(
+            File::create(path)
+                .with_context(|| format!("failed to create JSON report {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let trace_days = series.iter().map(|one| one.duration_s()).max().unwrap_or(0) as f64 / 86_400.0;
+    if let Some(days) = args.days
+        && days > trace_days
+    {
+        tracing::warn!(
+            "--days {days} is longer than the trace ({trace_days:.1} days); replaying the whole trace"
+        );
+    }
     let decisions = match &args.decisions {
         Some(path) => Some(BufWriter::new(File::create(path).with_context(|| {
             format!("failed to create decisions file {}", path.display())
@@ -346,18 +376,18 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         figure_kinds: ClusterFigures::kinds().into_iter().collect(),
         report: &report,
     };
+    if let (Some(path), Some(mut file)) = (&args.json, json_file) {
+        let mut text =
+            serde_json::to_string_pretty(&document).context("failed to encode the report")?;
+        text.push('\n');
+        file.write_all(text.as_bytes())
+            .with_context(|| format!("failed to write {}", path.display()))?;
+    }
     if let Some(recorder) = observer.recorder.take() {
         let value = serde_json::to_value(&document).context("failed to encode the report")?;
         recorder
             .finish(&value)
             .context("failed to record the run's result in the store")?;
-    }
-    if let Some(path) = &args.json {
-        let mut text =
-            serde_json::to_string_pretty(&document).context("failed to encode the report")?;
-        text.push('\n');
-        std::fs::write(path, text)
-            .with_context(|| format!("failed to write {}", path.display()))?;
     }
     print!("{}", render_table(&report, &trace));
     match &args.models {
@@ -448,7 +478,7 @@ fn open_run_store(
 
 /// Finds the trace: the given path, or the shipped default relative to the working directory
 /// or to the source checkout the binary was built from.
-fn resolve_trace(given: Option<&Path>) -> anyhow::Result<PathBuf> {
+pub fn resolve_trace(given: Option<&Path>) -> anyhow::Result<PathBuf> {
     if let Some(path) = given {
         if !path.is_file() {
             bail!(
@@ -480,13 +510,27 @@ fn render_table(report: &ExperimentReport, trace: &Path) -> String {
     ));
     for workload in &report.workloads {
         let quirks = &workload.quirks;
+        let unit = match workload.unit {
+            UsageUnit::Normalized => "normalized units (NCU)",
+            UsageUnit::Relative => "relative units",
+        };
         out.push_str(&format!(
-            "  workload {}: {} windows of 300 s ({:?} units), 1 trace CPU unit = {:.3} cores\n",
-            workload.workload, workload.windows, workload.unit, workload.mapping.cores_per_unit
+            "  workload {}: {} of 300 s in {unit}; 1 trace CPU unit = {:.3} cores (median replayed window = {} cores)\n",
+            workload.workload,
+            plural(workload.windows, "window"),
+            workload.mapping.cores_per_unit,
+            report.configuration.demand.median_cores,
         ));
+        let spikes = match quirks.spike_policy {
+            SpikePolicy::Flag => "flagged, kept as read",
+            SpikePolicy::Repair => "repaired by halving",
+        };
         out.push_str(&format!(
-            "  trace quirks: {} zero-task windows (demand held at the last valid window), {} spike windows ({:?}), grid offset {} s\n",
-            quirks.zero_task_windows, quirks.spike_windows, quirks.spike_policy, quirks.grid_offset_s
+            "  trace quirks: {} (demand held at the last valid window), {} ({spikes}), {} absent, grid offset {} s\n",
+            plural(quirks.zero_task_windows, "zero-task window"),
+            plural(quirks.spike_windows, "spike window"),
+            plural(quirks.gap_windows, "window"),
+            quirks.grid_offset_s
         ));
     }
     out.push_str(&format!(
@@ -495,7 +539,7 @@ fn render_table(report: &ExperimentReport, trace: &Path) -> String {
     ));
 
     let (baseline, experimental) = (&report.baseline, &report.experimental);
-    let rows: [(&str, f64, f64, usize, &str); 13] = [
+    let rows: [(&str, f64, f64, usize, &str); 14] = [
         (
             "SLO-miss minutes",
             baseline.slo_miss_minutes,
@@ -514,6 +558,13 @@ fn render_table(report: &ExperimentReport, trace: &Path) -> String {
             "requested core-hours",
             baseline.requested_core_hours,
             experimental.requested_core_hours,
+            1,
+            "simulated",
+        ),
+        (
+            "mean replicas",
+            baseline.mean_replicas,
+            experimental.mean_replicas,
             1,
             "simulated",
         ),
@@ -629,4 +680,13 @@ fn render_table(report: &ExperimentReport, trace: &Path) -> String {
          Energy is a utilization-derived estimate (idle 80 W, CPU 120 W and memory 60 W at full scale per node), not a measurement.\n",
     );
     out
+}
+
+/// Formats a count with its noun, adding an `s` unless the count is one.
+fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
 }

@@ -92,10 +92,7 @@ pub fn run(command: ExerciseCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }),
         ExerciseCommand::Load(args) => runtime.block_on(async move {
-            let trace = args
-                .trace
-                .clone()
-                .unwrap_or_else(|| PathBuf::from(super::compare::DEFAULT_TRACE));
+            let trace = super::compare::resolve_trace(args.trace.as_deref())?;
             let options = ReadOptions {
                 spike_policy: SpikePolicy::Repair,
             };

@@ -26,7 +26,7 @@ pub fn run(command: HpaCommand) -> anyhow::Result<ExitCode> {
         HpaCommand::CheckVectors { file } => {
             let report = arbiter_sim::hpa::check_vectors(&file)
                 .with_context(|| format!("failed to check HPA vectors in {}", file.display()))?;
-            print!("{report}");
+            println!("{}", report.to_string().trim_end());
             Ok(if report.failed.is_empty() {
                 ExitCode::SUCCESS
             } else {

@@ -20,10 +20,10 @@ pub struct ReplayArgs {
     pub decisions: PathBuf,
     /// Referee configuration to replay with: a JSON or TOML file (by extension) with
     /// RefereeConfig fields, absent fields keeping their defaults, or the JSON report of
-    /// `arbiter compare --json`, whose `configuration.controller.referee` is used
-    /// [default: the referee's defaults].
+    /// `arbiter compare --json`, whose `configuration.controller.referee` is used. Pass the
+    /// run's own report to reproduce its decisions.
     #[arg(long, value_name = "PATH")]
-    pub referee: Option<PathBuf>,
+    pub referee: PathBuf,
     /// Differing decisions to print in full (0 prints only the summary).
     #[arg(long, value_name = "N", default_value = "20")]
     pub limit: usize,
@@ -35,10 +35,7 @@ pub struct ReplayArgs {
 /// Runs `arbiter replay`. Exits with success whether or not decisions differ, because a
 /// difference is the result, not an error.
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
-    let config = match &args.referee {
-        Some(path) => load_referee_config(path)?,
-        None => RefereeConfig::default(),
-    };
+    let config = load_referee_config(&args.referee)?;
     let decisions = read_decisions(&args.decisions)?;
     let report = replay(&decisions, &config)
         .with_context(|| format!("failed to replay {}", args.decisions.display()))?;
