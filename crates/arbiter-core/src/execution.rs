@@ -23,7 +23,7 @@ pub enum ExecutionStatus {
 /// One API operation, as sent or as it would have been sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OperationRecord {
-    /// What the operation does, in words.
+    /// Description of the operation, in words.
     pub description: String,
     /// The equivalent kubectl command.
     pub kubectl: String,
@@ -41,7 +41,8 @@ pub struct OperationRecord {
     pub duration_ms: f64,
 }
 
-/// What the executor did with one decision. Attached to the decision before it is stored.
+/// Record of what the executor did with one decision, attached to the decision before it
+/// is stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExecutionRecord {
     /// Overall outcome.

@@ -8,7 +8,7 @@ use crate::features::{Feature, FeatureVector};
 use crate::series::BORG_WINDOW_S;
 use crate::stats::quantile;
 
-/// How a prediction was made, so that a reader can tell a forecast from a fallback.
+/// Basis of a prediction, so that a reader can tell a forecast from a fallback.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum PredictionBasis {
@@ -19,9 +19,9 @@ pub enum PredictionBasis {
         /// Model file or directory.
         source: String,
     },
-    /// Too little history for a forecast: the current usage stands in for the next window.
+    /// Too little history for a forecast: the current usage is used as the next window's forecast.
     Reactive {
-        /// Why the forecast fell back.
+        /// Reason the forecast fell back.
         reason: String,
     },
 }
@@ -38,7 +38,7 @@ pub struct Prediction {
     /// Probability-like score in [0, 1] that the SLO is breached within the next windows at the
     /// current ready capacity. A heuristic until a calibrated risk model is loaded.
     pub risk: f64,
-    /// How the prediction was made.
+    /// Basis of the prediction.
     pub basis: PredictionBasis,
     /// High quantile of the 300 s window means of CPU demand over the long horizon (by default
     /// the p99 of the last 24 hours), in cores, from [`DemandHistory`]; `None` until enough

@@ -46,7 +46,7 @@ pub struct ExperimentConfig {
     pub tick_s: f64,
     /// Both clusters' configuration.
     pub cluster: ClusterConfig,
-    /// How trace values become demand.
+    /// Mapping from trace values to demand.
     pub demand: DemandMapping,
     /// The baseline HPA.
     pub baseline: BaselineConfig,
@@ -94,7 +94,7 @@ impl ExperimentConfig {
     }
 }
 
-/// How a figure was obtained, so that no reader mistakes an estimate for a measurement.
+/// Origin of a figure, so that no reader mistakes an estimate for a measurement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FigureKind {
@@ -170,7 +170,7 @@ impl ClusterFigures {
     }
 }
 
-/// What was replayed, per workload.
+/// Description of one replayed workload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReplayedWorkload {
     /// Workload name (the Deployment name).
@@ -185,7 +185,7 @@ pub struct ReplayedWorkload {
     pub windows: usize,
     /// Quirks the reader met.
     pub quirks: QuirkReport,
-    /// How trace values were turned into demand.
+    /// Mapping used to turn trace values into demand.
     pub mapping: ResolvedMapping,
 }
 
@@ -198,7 +198,7 @@ pub struct ExperimentReport {
     pub simulated_s: f64,
     /// Ticks simulated.
     pub ticks: u64,
-    /// What was replayed.
+    /// The replayed workloads.
     pub workloads: Vec<ReplayedWorkload>,
     /// The configuration of the run.
     pub configuration: ExperimentConfig,
@@ -377,10 +377,7 @@ const J_PER_KWH: f64 = 3.6e6;
 
 /// Derives an independent seed for one component from the run seed.
 pub fn derive_seed(seed: u64, component: u64) -> u64 {
-    let mut z = seed.wrapping_add(component.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+    crate::splitmix64_finalize(seed.wrapping_add(component.wrapping_mul(0x9e37_79b9_7f4a_7c15)))
 }
 
 /// Runs the experiment over the given series, one exercise Deployment per series, with the

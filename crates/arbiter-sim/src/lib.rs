@@ -94,3 +94,11 @@ pub enum SimError {
     #[error("failed to write the run's output: {0}")]
     Output(#[source] std::io::Error),
 }
+
+/// Mixes a 64-bit value with the SplitMix64 finalizer, so that nearby inputs (consecutive seeds,
+/// ordinals) give unrelated outputs.
+pub(crate) fn splitmix64_finalize(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}

@@ -809,10 +809,7 @@ fn pod_seed(seed: u64, deployment: &str, ordinal: u64) -> u64 {
     for byte in deployment.bytes() {
         hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
     }
-    let mut z = seed ^ hash ^ ordinal.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+    crate::splitmix64_finalize(seed ^ hash ^ ordinal.wrapping_mul(0x9e37_79b9_7f4a_7c15))
 }
 
 fn validate(config: &ClusterConfig) -> Result<(), SimError> {
