@@ -272,16 +272,19 @@ pub struct InstanceType {
     pub cpu_milli: i64,
     /// Allocatable memory in bytes.
     pub memory_bytes: i64,
-    /// Price per hour in any currency unit; the provisioner launches the cheapest type that
-    /// fits. Only the order matters.
+    /// Price per hour in any currency unit; each launched node gets the cheapest type that fits
+    /// the pods planned for it. Only the order matters.
     pub price_per_hour: f64,
 }
 
-/// A Karpenter-like node provisioner: launches nodes for unschedulable pods and consolidates
-/// empty or underutilized ones.
+/// A Karpenter-like node provisioner: launches nodes for unschedulable pods, consolidates
+/// empty or underutilized ones and replaces failed ones (see the `cluster::nodes` module).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProvisionerConfig {
-    /// Instance types it may launch. Default 2, 4 and 8 cores with 4 GiB per core.
+    /// Instance types it may launch. Pending pods are packed by first-fit decreasing of their
+    /// CPU and memory requests onto launching nodes, then onto new nodes, each of which fills
+    /// up to the largest type and gets the cheapest type that fits its pods. Default 2, 4 and
+    /// 8 cores with 4 GiB per core.
     pub instance_types: Vec<InstanceType>,
     /// Time from launch until the node is Ready and takes pods, in seconds. Default 60.
     pub launch_delay_s: f64,
@@ -289,8 +292,9 @@ pub struct ProvisionerConfig {
     /// seconds (Karpenter's `consolidateAfter`). Default 300.
     pub consolidate_after_s: f64,
     /// CPU requests below this share of allocatable make a node a candidate for
-    /// consolidation, if its pods fit on the other nodes. 0 consolidates only empty nodes.
-    /// Default 0.5.
+    /// consolidation. It is removed only if a first-fit decreasing placement of its pods onto
+    /// the other schedulable nodes fits them all, by CPU and memory. 0 consolidates only empty
+    /// nodes. Default 0.5.
     pub underutilized_below: f64,
     /// Most nodes that may be disrupted (draining or being removed) at once, as a share of the
     /// provisioned nodes, rounded up, at least 1 (Karpenter's disruption budget `nodes: 10%`).
@@ -298,6 +302,17 @@ pub struct ProvisionerConfig {
     pub disruption_budget: f64,
     /// Most nodes it may have at once. Default 100.
     pub max_nodes: usize,
+    /// How long a provisioned node may stay NotReady before it is removed, in seconds, as by
+    /// Karpenter's node repair. Pods still bound to it are evicted then, and evicted pods get
+    /// new nodes like any pending pod. Static nodes are never removed. Default 600. Karpenter
+    /// takes this toleration from its cloud provider, which sets 30 minutes in the AWS
+    /// provider and 10 or 15 minutes in some others.
+    #[serde(default = "default_repair_after_s")]
+    pub repair_after_s: f64,
+}
+
+fn default_repair_after_s() -> f64 {
+    600.0
 }
 
 impl Default for ProvisionerConfig {
@@ -319,6 +334,7 @@ impl Default for ProvisionerConfig {
             underutilized_below: 0.5,
             disruption_budget: 0.1,
             max_nodes: 100,
+            repair_after_s: default_repair_after_s(),
         }
     }
 }

@@ -473,3 +473,210 @@ fn invalid_configs_are_rejected() {
         "a provisioner may start from no nodes"
     );
 }
+
+/// Returns a configuration with `static_nodes` static nodes and the default provisioner with
+/// the given launch and consolidation delays.
+fn provisioned(
+    static_nodes: usize,
+    replicas: i32,
+    launch_delay_s: f64,
+    consolidate_after_s: f64,
+) -> ClusterConfig {
+    let mut config = with_replicas(replicas);
+    config.nodes.count = static_nodes;
+    config.provisioner = Some(ProvisionerConfig {
+        launch_delay_s,
+        consolidate_after_s,
+        ..ProvisionerConfig::default()
+    });
+    config
+}
+
+#[test]
+fn provisioner_launches_no_extra_nodes() {
+    // Ten 1500m pods: an 8-core node has 7500m of room beside the background, five pods.
+    let mut config = provisioned(0, 10, 60.0, 300.0);
+    config.workload.cpu_request_milli = 1500;
+    config.workload.cpu_limit_milli = 1500;
+    let mut sim = cluster(config);
+    let first = steps(&mut sim, 1, 1.0);
+    assert_eq!(first[0].nodes, 2, "{:?}", sim.node_names());
+    assert_eq!(sim.node_names(), ["c8-00000", "c8-00001"]);
+
+    let later = steps(&mut sim, 8, 1.0);
+    assert!(
+        later.iter().all(|tick| tick.nodes == 2),
+        "no launch while the pods wait for the two nodes: {:?}",
+        sim.node_names()
+    );
+    assert_eq!(later.last().expect("ticks").workloads[0].pending_pods, 0);
+    let counts = placement(&sim);
+    assert_eq!(counts.get("c8-00000"), Some(&5), "{counts:?}");
+    assert_eq!(counts.get("c8-00001"), Some(&5), "{counts:?}");
+}
+
+/// Runs a provisioned node of two pods next to two static nodes with memory for two pods
+/// each. node-001 stays cordoned unless `uncordon`. Returns the node names at the end and the
+/// pods evicted after the launch.
+fn consolidate_beside_full_memory(uncordon: bool) -> (Vec<String>, usize) {
+    // 8 cores but 1 GiB beside the background: two 512 MiB pods per static node.
+    let mut config = provisioned(2, 2, 0.0, 60.0);
+    config.nodes.memory_bytes = 3 * GIB;
+    config
+        .provisioner
+        .as_mut()
+        .expect("provisioner set")
+        .underutilized_below = 0.7;
+    let mut sim = cluster(config);
+    sim.drain_node("node-001").expect("node exists");
+    steps(&mut sim, 2, 0.5);
+    assert_eq!(placement(&sim).get("node-000"), Some(&2));
+
+    // Two more pods fit on no static node, so a 2-core node is launched for them. Their 1000m
+    // of its 1500m of room keeps it below the underutilization share.
+    sim.scale(KEY, 4).expect("known workload");
+    steps(&mut sim, 3, 0.5);
+    let launched: Vec<String> = sim
+        .node_names()
+        .into_iter()
+        .filter(|name| name.starts_with("c2-"))
+        .collect();
+    assert_eq!(launched, ["c2-00000"]);
+    assert_eq!(placement(&sim).get("c2-00000"), Some(&2));
+
+    if uncordon {
+        sim.uncordon_node("node-001").expect("node exists");
+    }
+    let ticks = steps(&mut sim, 12, 0.5);
+    let evicted = ticks.iter().map(|tick| tick.evicted_pods).sum();
+    (sim.node_names(), evicted)
+}
+
+#[test]
+fn consolidation_needs_memory_room_elsewhere() {
+    // node-000 has 6500m of CPU free, room for thirteen more pods by CPU, but no memory.
+    let (kept, evicted) = consolidate_beside_full_memory(false);
+    assert_eq!(kept, ["node-000", "node-001", "c2-00000"]);
+    assert_eq!(evicted, 0);
+
+    // With node-001 schedulable its memory takes both pods, so the node goes.
+    let (consolidated, evicted) = consolidate_beside_full_memory(true);
+    assert_eq!(consolidated, ["node-000", "node-001"]);
+    assert_eq!(evicted, 2, "consolidation evictions are counted");
+}
+
+#[test]
+fn failed_provisioned_node_is_replaced_and_removed() {
+    // Eviction after 300 s, repair after 600 s.
+    let mut sim = cluster(provisioned(0, 4, 60.0, 300.0));
+    steps(&mut sim, 8, 1.0);
+    assert_eq!(sim.node_names(), ["c4-00000"]);
+    assert_eq!(placement(&sim).get("c4-00000"), Some(&4));
+
+    sim.fail_node("c4-00000").expect("node exists");
+    let before_eviction = steps(&mut sim, 19, 1.0);
+    assert!(before_eviction.iter().all(|tick| tick.nodes == 1));
+    assert!(before_eviction.iter().all(|tick| tick.evicted_pods == 0));
+
+    // At 300 s the pods are evicted, and their replacements get a node of their own.
+    let evicted = steps(&mut sim, 1, 1.0);
+    assert_eq!(evicted[0].evicted_pods, 4);
+    let replaced = steps(&mut sim, 10, 1.0);
+    assert_eq!(sim.node_names(), ["c4-00000", "c4-00001"]);
+    assert_eq!(replaced.last().expect("ticks").workloads[0].pending_pods, 0);
+    assert_eq!(placement(&sim).get("c4-00001"), Some(&4));
+
+    // At 600 s the failed node is removed, with no pod left on it to evict.
+    let before_repair = steps(&mut sim, 9, 1.0);
+    assert!(before_repair.iter().all(|tick| tick.nodes == 2));
+    let repaired = steps(&mut sim, 1, 1.0);
+    assert_eq!(repaired[0].nodes, 1);
+    assert_eq!(repaired[0].evicted_pods, 0);
+    assert_eq!(sim.node_names(), ["c4-00001"]);
+    assert!(
+        sim.snapshot()
+            .nodes
+            .iter()
+            .all(|node| node.name != "c4-00000")
+    );
+    assert!(matches!(
+        sim.recover_node("c4-00000"),
+        Err(SimError::UnknownNode { .. })
+    ));
+    assert_eq!(sim.pod_count(), 4);
+}
+
+#[test]
+fn repair_before_eviction_evicts_pods() {
+    let mut config = provisioned(0, 4, 60.0, 300.0);
+    config
+        .provisioner
+        .as_mut()
+        .expect("provisioner set")
+        .repair_after_s = 120.0;
+    let mut sim = cluster(config);
+    steps(&mut sim, 8, 1.0);
+    sim.fail_node("c4-00000").expect("node exists");
+    let ticks = steps(&mut sim, 8, 1.0);
+    assert!(ticks[..7].iter().all(|tick| tick.nodes == 1));
+    assert_eq!(ticks[7].evicted_pods, 4, "evicted when the node is removed");
+    assert!(sim.node_names().is_empty(), "{:?}", sim.node_names());
+    steps(&mut sim, 6, 1.0);
+    assert_eq!(sim.node_names(), ["c4-00001"]);
+    assert_eq!(placement(&sim).get("c4-00001"), Some(&4));
+}
+
+#[test]
+fn failed_static_node_is_kept() {
+    let mut config = provisioned(1, 4, 60.0, 300.0);
+    config
+        .provisioner
+        .as_mut()
+        .expect("provisioner set")
+        .repair_after_s = 60.0;
+    let mut sim = cluster(config);
+    steps(&mut sim, 2, 1.0);
+    assert_eq!(placement(&sim).get("node-000"), Some(&4));
+    sim.fail_node("node-000").expect("node exists");
+
+    // Its pods are evicted after 300 s and get a provisioned node, but the static node stays.
+    let ticks = steps(&mut sim, 60, 1.0);
+    assert_eq!(ticks.last().expect("ticks").nodes, 2);
+    let names = sim.node_names();
+    assert_eq!(names, ["node-000", "c4-00000"]);
+    assert_eq!(placement(&sim).get("c4-00000"), Some(&4));
+    let snapshot = sim.snapshot();
+    let node = snapshot
+        .nodes
+        .iter()
+        .find(|node| node.name == "node-000")
+        .expect("static node listed");
+    assert!(!node.ready);
+    sim.recover_node("node-000")
+        .expect("static node still exists");
+}
+
+#[test]
+fn provisioner_repair_delay_is_checked() {
+    let mut config = provisioned(1, 4, 60.0, 300.0);
+    config
+        .provisioner
+        .as_mut()
+        .expect("provisioner set")
+        .repair_after_s = -1.0;
+    match Cluster::new("bad", config, 1, &["web".to_owned()]) {
+        Err(SimError::InvalidConfig { field, value, .. }) => {
+            assert_eq!(field, "provisioner");
+            assert!(value.contains("repair_after_s -1"), "{value}");
+        }
+        other => panic!("expected InvalidConfig, got {other:?}"),
+    }
+
+    // Configurations written before the repair delay existed get its default.
+    let mut json = serde_json::to_value(ProvisionerConfig::default()).expect("encodes");
+    json.as_object_mut()
+        .expect("an object")
+        .remove("repair_after_s");
+    let decoded: ProvisionerConfig = serde_json::from_value(json).expect("decodes");
+    assert_eq!(decoded.repair_after_s, 600.0);
+}

@@ -5,6 +5,9 @@
 //! NodeResourcesBalancedAllocation. Both read CPU and memory with weight 1, and both count the
 //! requests already on the node plus the incoming pod's.
 //!
+//! [`first_fit_decreasing`] is not part of kube-scheduler: it is the placement simulation the
+//! node provisioner runs to decide launches and consolidation, as Karpenter's scheduler does.
+//!
 //! # Not modelled
 //!
 //! * Ties: kube-scheduler picks one of the top-scoring nodes at random. Here the node that
@@ -39,12 +42,50 @@ impl NodeRoom {
             && self.requested_memory_bytes + memory_bytes <= self.memory_bytes
     }
 
-    /// Counts how many more pods with these requests fit.
-    pub fn free_slots(&self, cpu_milli: i64, memory_bytes: i64) -> i64 {
-        let cpu = (self.cpu_milli - self.requested_cpu_milli).max(0) / cpu_milli.max(1);
-        let memory = (self.memory_bytes - self.requested_memory_bytes).max(0) / memory_bytes.max(1);
-        cpu.min(memory)
+    /// Adds a pod's requests to the node's.
+    pub fn bind(&mut self, pod: PodRequests) {
+        self.requested_cpu_milli += pod.cpu_milli;
+        self.requested_memory_bytes += pod.memory_bytes;
     }
+}
+
+/// CPU and memory requests of one pod, in millicores and bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PodRequests {
+    pub cpu_milli: i64,
+    pub memory_bytes: i64,
+}
+
+/// Sorts pods largest first, by CPU request and then memory request, the order in which
+/// Karpenter's scheduler packs pods. The sort is stable, so equal pods keep their order.
+pub(crate) fn sort_decreasing(pods: &mut [PodRequests]) {
+    pods.sort_by(|a, b| {
+        b.cpu_milli
+            .cmp(&a.cpu_milli)
+            .then(b.memory_bytes.cmp(&a.memory_bytes))
+    });
+}
+
+/// Places pods by first-fit decreasing: each pod, largest first (see [`sort_decreasing`]),
+/// is bound to the first node in `rooms` where both its CPU and memory requests fit. Returns
+/// the pods that fit on no node, largest first. `rooms` keeps the placed pods' requests.
+pub(crate) fn first_fit_decreasing(
+    pods: &[PodRequests],
+    rooms: &mut [NodeRoom],
+) -> Vec<PodRequests> {
+    let mut sorted = pods.to_vec();
+    sort_decreasing(&mut sorted);
+    let mut unplaced = Vec::new();
+    for pod in sorted {
+        match rooms
+            .iter_mut()
+            .find(|room| room.fits(pod.cpu_milli, pod.memory_bytes))
+        {
+            Some(room) => room.bind(pod),
+            None => unplaced.push(pod),
+        }
+    }
+    unplaced
 }
 
 /// Scores a node for a pod with the given requests: NodeResourcesFit plus
@@ -148,11 +189,59 @@ mod tests {
     }
 
     #[test]
-    fn fit_and_slots() {
+    fn fits_checks_cpu_and_memory() {
         let room = node(3500, 0);
         assert!(room.fits(500, 1000));
         assert!(!room.fits(501, 1000));
-        assert_eq!(room.free_slots(250, 1000), 2);
-        assert_eq!(node(0, 3000).free_slots(100, 1000), 1);
+        assert!(node(0, 3000).fits(100, 1000));
+        assert!(!node(0, 3000).fits(100, 1001));
+    }
+
+    fn pod(cpu_milli: i64, memory_bytes: i64) -> PodRequests {
+        PodRequests {
+            cpu_milli,
+            memory_bytes,
+        }
+    }
+
+    #[test]
+    fn decreasing_order_is_cpu_then_memory() {
+        let mut pods = vec![pod(1000, 10), pod(3000, 5), pod(1000, 30), pod(3000, 5)];
+        sort_decreasing(&mut pods);
+        assert_eq!(
+            pods,
+            vec![pod(3000, 5), pod(3000, 5), pod(1000, 30), pod(1000, 10)]
+        );
+    }
+
+    #[test]
+    fn first_fit_decreasing_places_large_pods_first() {
+        // In arrival order the two small pods would share the first node, so the second large
+        // pod would find no room. Largest first, each node takes one large and one small pod.
+        let pods = [
+            pod(1000, 100),
+            pod(1000, 100),
+            pod(3000, 100),
+            pod(3000, 100),
+        ];
+        let mut rooms = [node(0, 0), node(0, 0)];
+        let unplaced = first_fit_decreasing(&pods, &mut rooms);
+        assert!(unplaced.is_empty(), "{unplaced:?}");
+        assert_eq!(rooms[0].requested_cpu_milli, 4000);
+        assert_eq!(rooms[1].requested_cpu_milli, 4000);
+        assert_eq!(rooms[0].requested_memory_bytes, 200);
+    }
+
+    #[test]
+    fn first_fit_decreasing_checks_memory_per_node() {
+        // 3500 bytes of memory are free in all, more than the three pods request, and CPU is
+        // plentiful, but no node has room for two of them and the last node none.
+        let pods = [pod(100, 1000), pod(100, 1000), pod(100, 1000)];
+        let mut rooms = [node(0, 2500), node(0, 2500), node(0, 3500)];
+        let unplaced = first_fit_decreasing(&pods, &mut rooms);
+        assert_eq!(unplaced, vec![pod(100, 1000)]);
+        assert_eq!(rooms[0].requested_memory_bytes, 3500);
+        assert_eq!(rooms[1].requested_memory_bytes, 3500);
+        assert_eq!(rooms[2].requested_memory_bytes, 3500);
     }
 }
