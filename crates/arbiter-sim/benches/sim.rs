@@ -31,6 +31,10 @@ struct Measurement {
     step_s: f64,
     hpa_s: f64,
     final_pods: usize,
+    /// Rescales the HPAs applied.
+    rescales: u64,
+    /// `spec.replicas` summed over Deployments and ticks, a check that runs agree.
+    spec_replica_ticks: u64,
 }
 
 fn cluster_config() -> ClusterConfig {
@@ -83,6 +87,7 @@ fn replay(hours: f64, threads: usize, with_hpa: bool) -> Measurement {
     let ticks = (hours * 3600.0 / TICK_S) as u64;
     let mut demands = vec![Demand::default(); DEPLOYMENTS];
     let mut pod_ticks = 0u64;
+    let (mut rescale_count, mut spec_replica_ticks) = (0u64, 0u64);
     let (mut step_s, mut hpa_s) = (0.0, 0.0);
     let cpu_start = cpu_seconds().unwrap_or(0.0);
     let start = Instant::now();
@@ -100,6 +105,7 @@ fn replay(hours: f64, threads: usize, with_hpa: bool) -> Measurement {
         } else {
             Vec::new()
         };
+        rescale_count += rescales.len() as u64;
         for rescale in rescales {
             cluster
                 .scale(&rescale.workload, rescale.replicas)
@@ -107,6 +113,9 @@ fn replay(hours: f64, threads: usize, with_hpa: bool) -> Measurement {
         }
         step_s += (after_step - before_step).as_secs_f64();
         hpa_s += after_step.elapsed().as_secs_f64();
+        spec_replica_ticks += (0..DEPLOYMENTS)
+            .map(|index| cluster.spec_replicas_at(index) as u64)
+            .sum::<u64>();
     }
     Measurement {
         threads,
@@ -117,6 +126,8 @@ fn replay(hours: f64, threads: usize, with_hpa: bool) -> Measurement {
         step_s,
         hpa_s,
         final_pods: cluster.pod_count(),
+        rescales: rescale_count,
+        spec_replica_ticks,
     }
 }
 
@@ -199,6 +210,10 @@ fn main() {
             run.pod_ticks as f64 / run.cpu_s.max(0.01),
             run.ticks as f64 * TICK_S / run.wall_s,
             run.final_pods,
+        );
+        println!(
+            "         {} rescales, {} spec.replicas summed over ticks",
+            run.rescales, run.spec_replica_ticks
         );
         if let (Some(before), Some(peak)) = (rss_before, status_kib("VmHWM:")) {
             let pods = f64::from(PODS_PER_DEPLOYMENT) * DEPLOYMENTS as f64;

@@ -18,10 +18,10 @@ use serde::{Deserialize, Serialize};
 
 use arbiter_core::snapshot::{ClusterSnapshot, PodPhase as ObservedPhase, WorkloadObservation};
 
-use crate::cluster::{Cluster, PodViewCache};
+use crate::cluster::Cluster;
 use crate::hpa::{
-    HorizontalPodAutoscaler, HpaConfig, HpaSpec, MetricSample, MetricSource, MetricSpec, PodPhase,
-    PodView, ReconcileInput,
+    HorizontalPodAutoscaler, HpaConfig, HpaSpec, MetricSample, MetricSource, MetricSpec, PodList,
+    PodPhase, PodView, ReconcileInput, ReconcileOutcome, ReconcileScratch,
 };
 
 /// Settings of the baseline HPA. The controller constants are Kubernetes' production defaults
@@ -47,20 +47,50 @@ pub struct BaselineHpa {
     config: HpaConfig,
     autoscalers: Vec<Autoscaler>,
     threads: usize,
+    /// Reconcile buffers, one per thread of [`BaselineHpa::reconcile_cluster`].
+    scratch: Vec<Scratch>,
 }
 
-/// One HPA with its target and the pod views reused between reconciles.
+/// One HPA with its target.
 struct Autoscaler {
     key: String,
     hpa: HorizontalPodAutoscaler,
     /// Index of the target in the cluster, once found.
     index: Option<usize>,
-    views: PodViewCache,
+    /// Whether a metric of the spec reads memory, so the pods are read with memory.
+    with_memory: bool,
+}
+
+/// Buffers that one thread reuses for every reconcile, so the steady state allocates nothing.
+#[derive(Default)]
+struct Scratch {
+    calc: ReconcileScratch,
+    outcome: ReconcileOutcome,
 }
 
 impl Autoscaler {
-    /// Reconciles against the cluster and returns the rescale, if any.
-    fn reconcile(&mut self, config: &HpaConfig, cluster: &Cluster) -> Option<Rescale> {
+    fn new(key: String, spec: HpaSpec) -> Self {
+        let with_memory = spec.metrics.iter().any(|metric| {
+            matches!(&metric.source, MetricSource::Resource { resource }
+                | MetricSource::ContainerResource { resource, .. } if resource == "memory")
+        });
+        Autoscaler {
+            key,
+            hpa: HorizontalPodAutoscaler::new(spec),
+            index: None,
+            with_memory,
+        }
+    }
+
+    /// Reconciles against the cluster and returns the rescale, if any. The HPA reads the
+    /// cluster's pod records in place ([`Cluster::hpa_pods`]), the same pods as the views of
+    /// [`Cluster::update_pod_views`].
+    fn reconcile(
+        &mut self,
+        config: &HpaConfig,
+        cluster: &Cluster,
+        scratch: &mut Scratch,
+    ) -> Option<Rescale> {
         let index = match self.index {
             Some(index) if cluster.workload_key(index) == Some(self.key.as_str()) => index,
             _ => {
@@ -69,18 +99,16 @@ impl Autoscaler {
                 index
             }
         };
-        let with_memory = self.hpa.spec.metrics.iter().any(|metric| {
-            matches!(&metric.source, MetricSource::Resource { resource }
-                | MetricSource::ContainerResource { resource, .. } if resource == "memory")
-        });
-        cluster.update_pod_views(index, with_memory, &mut self.views);
+        let pods = cluster.hpa_pods(index, self.with_memory);
         let input = ReconcileInput::new(
             cluster.time_s(),
             cluster.spec_replicas_at(index),
-            self.views.views.len() as i32,
-            &self.views.views,
+            pods.len() as i32,
+            &[],
         );
-        let outcome = self.hpa.reconcile(config, &input);
+        let outcome = &mut scratch.outcome;
+        self.hpa
+            .reconcile_into(config, &input, &pods, &mut scratch.calc, outcome);
         outcome.rescale.then(|| Rescale {
             workload: self.key.clone(),
             replicas: outcome.desired_replicas,
@@ -116,18 +144,14 @@ impl BaselineHpa {
                     )],
                     behavior: None,
                 };
-                Autoscaler {
-                    key: workload.clone(),
-                    hpa: HorizontalPodAutoscaler::new(spec),
-                    index: None,
-                    views: PodViewCache::default(),
-                }
+                Autoscaler::new(workload.clone(), spec)
             })
             .collect();
         Self {
             config: HpaConfig::default(),
             autoscalers,
             threads: 1,
+            scratch: Vec::new(),
         }
     }
 
@@ -136,23 +160,23 @@ impl BaselineHpa {
     pub fn with_specs(config: HpaConfig, specs: Vec<(String, HpaSpec)>) -> Self {
         let autoscalers = specs
             .into_iter()
-            .map(|(key, spec)| Autoscaler {
-                key,
-                hpa: HorizontalPodAutoscaler::new(spec),
-                index: None,
-                views: PodViewCache::default(),
-            })
+            .map(|(key, spec)| Autoscaler::new(key, spec))
             .collect();
         Self {
             config,
             autoscalers,
             threads: 1,
+            scratch: Vec::new(),
         }
     }
 
     /// Reconciles every HPA against the snapshot and returns the rescales to apply.
     pub fn reconcile(&mut self, snapshot: &ClusterSnapshot) -> Vec<Rescale> {
         let mut rescales = Vec::new();
+        if self.scratch.is_empty() {
+            self.scratch.push(Scratch::default());
+        }
+        let scratch = &mut self.scratch[0];
         for autoscaler in &mut self.autoscalers {
             let Some(workload) = snapshot
                 .workloads
@@ -168,7 +192,14 @@ impl BaselineHpa {
                 workload.pods.len() as i32,
                 &pods,
             );
-            let outcome = autoscaler.hpa.reconcile(&self.config, &input);
+            let outcome = &mut scratch.outcome;
+            autoscaler.hpa.reconcile_into(
+                &self.config,
+                &input,
+                pods.as_slice(),
+                &mut scratch.calc,
+                outcome,
+            );
             if outcome.rescale {
                 rescales.push(Rescale {
                     workload: autoscaler.key.clone(),
@@ -185,11 +216,15 @@ impl BaselineHpa {
     pub fn reconcile_cluster(&mut self, cluster: &Cluster) -> Vec<Rescale> {
         let config = &self.config;
         let threads = self.threads.min(self.autoscalers.len()).max(1);
+        if self.scratch.len() < threads {
+            self.scratch.resize_with(threads, Scratch::default);
+        }
         if threads == 1 {
+            let scratch = &mut self.scratch[0];
             return self
                 .autoscalers
                 .iter_mut()
-                .filter_map(|autoscaler| autoscaler.reconcile(config, cluster))
+                .filter_map(|autoscaler| autoscaler.reconcile(config, cluster, scratch))
                 .collect();
         }
         // Each thread reconciles a contiguous chunk; joining in chunk order keeps the result
@@ -199,11 +234,12 @@ impl BaselineHpa {
             let handles: Vec<_> = self
                 .autoscalers
                 .chunks_mut(chunk_size)
-                .map(|chunk| {
+                .zip(&mut self.scratch)
+                .map(|(chunk, scratch)| {
                     scope.spawn(move || {
                         chunk
                             .iter_mut()
-                            .filter_map(|autoscaler| autoscaler.reconcile(config, cluster))
+                            .filter_map(|autoscaler| autoscaler.reconcile(config, cluster, scratch))
                             .collect::<Vec<_>>()
                     })
                 })
@@ -256,4 +292,245 @@ pub fn pod_views(workload: &WorkloadObservation) -> Vec<PodView> {
             ..PodView::default()
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::PodViewCache;
+    use crate::config::{ClusterConfig, WorkloadConfig};
+    use crate::hpa::{MetricTarget, MetricTargetType, PodList};
+    use crate::load::Demand;
+
+    const TICK_S: f64 = 15.0;
+    const KEY: &str = "arbiter-exercise/web";
+
+    fn cluster() -> Cluster {
+        let config = ClusterConfig {
+            workload: WorkloadConfig {
+                initial_replicas: 4,
+                ..WorkloadConfig::default()
+            },
+            ..ClusterConfig::default()
+        };
+        Cluster::new("test", config, 5, &["web".to_owned()]).expect("valid config")
+    }
+
+    /// Demand in cores at a tick: a ramp up, a plateau and a drop, so that pods start, turn
+    /// Ready and are deleted while the HPAs scale.
+    fn demand(tick: usize) -> Demand {
+        let cpu_cores = match tick {
+            0..40 => 0.5 + tick as f64 * 0.15,
+            40..80 => 6.5,
+            _ => 1.0,
+        };
+        Demand {
+            cpu_cores,
+            memory_gib: 0.5,
+        }
+    }
+
+    /// Applies faults at fixed ticks: samples withheld, readiness failing and a rollout.
+    fn inject_faults(cluster: &mut Cluster, tick: usize) {
+        match tick {
+            20 => cluster.withhold_metrics(KEY, 2).expect("known workload"),
+            30 => cluster.withhold_metrics(KEY, 0).expect("known workload"),
+            50 => cluster
+                .fail_readiness(KEY, cluster.time_s() + 120.0)
+                .expect("known workload"),
+            90 => cluster.rollout(KEY).expect("known workload"),
+            _ => {}
+        }
+    }
+
+    fn memory_spec() -> HpaSpec {
+        HpaSpec {
+            min_replicas: Some(1),
+            max_replicas: 30,
+            metrics: vec![
+                MetricSpec::cpu_utilization(60),
+                MetricSpec {
+                    source: MetricSource::Resource {
+                        resource: "memory".to_owned(),
+                    },
+                    target: MetricTarget {
+                        target_type: MetricTargetType::AverageValue,
+                        average_value_milli: Some(300 * 1024 * 1024 * 1000),
+                        ..MetricTarget::default()
+                    },
+                },
+                MetricSpec {
+                    source: MetricSource::ContainerResource {
+                        resource: "cpu".to_owned(),
+                        container: "app".to_owned(),
+                    },
+                    target: MetricTarget {
+                        average_utilization: Some(80),
+                        ..MetricTarget::default()
+                    },
+                },
+            ],
+            behavior: None,
+        }
+    }
+
+    fn cpu_spec() -> HpaSpec {
+        HpaSpec {
+            min_replicas: Some(1),
+            max_replicas: 30,
+            metrics: vec![MetricSpec::cpu_utilization(70)],
+            behavior: None,
+        }
+    }
+
+    #[test]
+    fn hpa_pods_read_as_pod_views() {
+        let mut sim = cluster();
+        let mut cache = PodViewCache::default();
+        let resources = ["cpu", "memory", "gpu"];
+        let containers = ["", "app", "sidecar"];
+        for tick in 0..120 {
+            inject_faults(&mut sim, tick);
+            sim.step(TICK_S, &[demand(tick)]);
+            if tick == 10 {
+                sim.scale(KEY, 9).expect("known workload");
+            }
+            for with_memory in [false, true] {
+                sim.update_pod_views(0, with_memory, &mut cache);
+                let views = cache.views.as_slice();
+                let pods = sim.hpa_pods(0, with_memory);
+                assert_eq!(PodList::len(&pods), views.len(), "tick {tick}");
+                assert!(pods.names_distinct());
+                for index in 0..views.len() {
+                    let at = format!("tick {tick}, pod {index}, memory {with_memory}");
+                    assert_eq!(pods.name(index), views.name(index), "{at}");
+                    let (status, expected) = (pods.status(index), views.status(index));
+                    assert_eq!(status.phase, expected.phase, "{at}");
+                    assert_eq!(status.ready, expected.ready, "{at}");
+                    assert_eq!(status.start_s, expected.start_s, "{at}");
+                    assert_eq!(
+                        status.ready_transition_s, expected.ready_transition_s,
+                        "{at}"
+                    );
+                    assert_eq!(status.deleting, expected.deleting, "{at}");
+                    for resource in resources {
+                        for container in containers {
+                            assert_eq!(
+                                pods.resource_sample(index, resource, container),
+                                views.resource_sample(index, resource, container),
+                                "{at}, {resource} of {container:?}"
+                            );
+                            for pod_level in [false, true] {
+                                assert_eq!(
+                                    pods.request(index, container, resource, pod_level),
+                                    views.request(index, container, resource, pod_level),
+                                    "{at}, {resource} of {container:?}"
+                                );
+                            }
+                        }
+                    }
+                    assert_eq!(
+                        pods.custom_metric(index, "requests"),
+                        views.custom_metric(index, "requests"),
+                        "{at}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Reconciles one HPA on the cluster's pods in place and a copy of it on the pod views of
+    /// the public API, and checks that outcomes and state agree at every tick.
+    fn assert_same_reconciles(spec: HpaSpec, with_memory: bool) {
+        let config = HpaConfig::default();
+        let mut sim = cluster();
+        let mut in_place = HorizontalPodAutoscaler::new(spec.clone());
+        let mut public = HorizontalPodAutoscaler::new(spec);
+        let mut cache = PodViewCache::default();
+        let mut scratch = Scratch::default();
+        let mut rescales = 0;
+        for tick in 0..160 {
+            inject_faults(&mut sim, tick);
+            sim.step(TICK_S, &[demand(tick)]);
+            let pods = sim.hpa_pods(0, with_memory);
+            let input = ReconcileInput::new(
+                sim.time_s(),
+                sim.spec_replicas_at(0),
+                PodList::len(&pods) as i32,
+                &[],
+            );
+            in_place.reconcile_into(
+                &config,
+                &input,
+                &pods,
+                &mut scratch.calc,
+                &mut scratch.outcome,
+            );
+
+            sim.update_pod_views(0, with_memory, &mut cache);
+            let input = ReconcileInput::new(
+                sim.time_s(),
+                sim.spec_replicas_at(0),
+                cache.views.len() as i32,
+                &cache.views,
+            );
+            let expected = public.reconcile(&config, &input);
+            assert_eq!(scratch.outcome, expected, "tick {tick}");
+            assert_eq!(in_place.conditions, public.conditions, "tick {tick}");
+            assert_eq!(
+                in_place.recommendations, public.recommendations,
+                "tick {tick}"
+            );
+
+            if expected.rescale {
+                rescales += 1;
+                sim.scale(KEY, expected.desired_replicas)
+                    .expect("known workload");
+            }
+        }
+        assert!(rescales >= 2, "only {rescales} rescales");
+    }
+
+    #[test]
+    fn in_place_reconcile_matches_cpu() {
+        assert_same_reconciles(cpu_spec(), false);
+    }
+
+    #[test]
+    fn in_place_reconcile_matches_memory() {
+        assert_same_reconciles(memory_spec(), true);
+    }
+
+    #[test]
+    fn thread_count_keeps_rescales() {
+        let names: Vec<String> = (0..7).map(|index| format!("svc-{index}")).collect();
+        let keys: Vec<String> = names
+            .iter()
+            .map(|name| format!("arbiter-exercise/{name}"))
+            .collect();
+        let run = |threads: usize| {
+            let mut sim = Cluster::new("t", ClusterConfig::default(), 9, &names).expect("valid");
+            let mut hpa = BaselineHpa::new(&BaselineConfig::default(), &keys, 1, 20);
+            hpa.set_threads(threads);
+            let mut all = Vec::new();
+            for tick in 0..80 {
+                let demands: Vec<Demand> = (0..names.len())
+                    .map(|index| Demand {
+                        cpu_cores: 0.5 + (tick * (index + 1)) as f64 * 0.02,
+                        memory_gib: 0.5,
+                    })
+                    .collect();
+                sim.step(TICK_S, &demands);
+                for rescale in hpa.reconcile_cluster(&sim) {
+                    sim.scale(&rescale.workload, rescale.replicas)
+                        .expect("known workload");
+                    all.push((tick, rescale));
+                }
+            }
+            all
+        };
+        let single = run(1);
+        assert!(!single.is_empty());
+        assert_eq!(run(3), single);
+    }
 }

@@ -6,7 +6,7 @@
 //! 2. The ReplicaSet and Deployment controllers create or delete pods to match
 //!    `spec.replicas`, and replace pods of an old template revision by a rolling update.
 //! 3. The scheduler binds Pending pods to the best-scoring node with room.
-//! 4. The node provisioner, if configured, launches and consolidates nodes.
+//! 4. The node provisioner, if configured, launches, consolidates and repairs nodes.
 //! 5. Pods advance through start-up, readiness and back-off.
 //! 6. The Ready pods serve the demand. CPU above the limit is throttled, and the Ready exercise
 //!    pods of a node share its CPU when it is oversubscribed. Memory above the limit kills the
@@ -43,8 +43,8 @@ use arbiter_core::snapshot::{
 use crate::SimError;
 use crate::config::ClusterConfig;
 use crate::hpa::{
-    ContainerKind, ContainerView, MetricSample, PodPhase as HpaPodPhase, PodResourceMetrics,
-    PodView,
+    ContainerKind, ContainerView, MetricSample, PodList, PodPhase as HpaPodPhase,
+    PodResourceMetrics, PodStatus, PodView,
 };
 use crate::latency::QueueState;
 use crate::load::Demand;
@@ -109,8 +109,9 @@ pub struct ClusterTick {
     pub energy_sweep: Vec<PowerSplit>,
 }
 
-/// The HPA's views of one workload's pods, kept between reconciles so that refreshing them
-/// reuses their allocations (see [`Cluster::update_pod_views`]).
+/// The HPA's views of one workload's pods, kept between refreshes so that refreshing them
+/// reuses their allocations (see [`Cluster::update_pod_views`]). The baseline HPA reads the
+/// pods through [`HpaPods`] instead, which needs no per-pod copy.
 #[derive(Debug, Clone, Default)]
 pub struct PodViewCache {
     /// One view per pod, in pod name order.
@@ -644,12 +645,7 @@ impl Cluster {
                 };
                 *ordinal = pod.ordinal;
             }
-            view.phase = match pod.phase {
-                PodPhase::Pending => HpaPodPhase::Pending,
-                PodPhase::Running => HpaPodPhase::Running,
-                PodPhase::Succeeded => HpaPodPhase::Succeeded,
-                PodPhase::Failed => HpaPodPhase::Failed,
-            };
+            view.phase = hpa_phase(pod.phase);
             view.ready = pod.start_s.map(|_| pod.ready);
             view.start_s = pod.start_s;
             view.ready_transition_s = pod.ready_transition_s.or(pod.start_s);
@@ -671,7 +667,7 @@ impl Cluster {
                     .collect()
                 };
                 view.containers = vec![ContainerView {
-                    name: "app".to_owned(),
+                    name: APP_CONTAINER.to_owned(),
                     kind: ContainerKind::Regular,
                     requests_milli: resources(
                         workload.cpu_request_milli,
@@ -682,13 +678,32 @@ impl Cluster {
                     timestamp_s: usage.timestamp_s,
                     window_s: usage.window_s,
                     containers: [(
-                        "app".to_owned(),
+                        APP_CONTAINER.to_owned(),
                         resources(usage.cpu_milli, usage.memory_bytes),
                     )]
                     .into_iter()
                     .collect(),
                 });
+            } else {
+                // A view filled with memory by an earlier call must not keep it.
+                view.containers.clear();
+                view.resource_metrics = None;
             }
+        }
+    }
+
+    /// Returns the HPA's view of the pods of Deployment `index`, which reads the pod records
+    /// in place. An unknown index gives no pods.
+    pub(crate) fn hpa_pods(&self, index: usize, with_memory: bool) -> HpaPods<'_> {
+        let workload = &self.config.workload;
+        HpaPods {
+            pods: self
+                .deployments
+                .get(index)
+                .map_or(&[], |deployment| deployment.pods.as_slice()),
+            cpu_request_milli: workload.cpu_request_milli,
+            memory_request_milli: with_memory
+                .then(|| workload.memory_request_bytes.saturating_mul(1000)),
         }
     }
 
@@ -773,6 +788,133 @@ impl Cluster {
             load_generators,
             missing,
         }
+    }
+}
+
+/// Name of the one container of the pod views that carry memory.
+const APP_CONTAINER: &str = "app";
+
+fn hpa_phase(phase: PodPhase) -> HpaPodPhase {
+    match phase {
+        PodPhase::Pending => HpaPodPhase::Pending,
+        PodPhase::Running => HpaPodPhase::Running,
+        PodPhase::Succeeded => HpaPodPhase::Succeeded,
+        PodPhase::Failed => HpaPodPhase::Failed,
+    }
+}
+
+/// The HPA's view of one Deployment's pods, read from the pod records in place (see
+/// [`Cluster::hpa_pods`]).
+///
+/// Each pod reads as its [`PodView`] from [`Cluster::update_pod_views`] with the same
+/// `with_memory`, without the copy: CPU request and sample only, or with memory one container
+/// `app` with CPU and memory requests and usage in milli-units.
+pub(crate) struct HpaPods<'a> {
+    pods: &'a [Pod],
+    cpu_request_milli: i64,
+    /// Memory request of the `app` container in milli-bytes, when the views carry memory.
+    memory_request_milli: Option<i64>,
+}
+
+impl PodList for HpaPods<'_> {
+    fn len(&self) -> usize {
+        self.pods.len()
+    }
+
+    fn name(&self, index: usize) -> &str {
+        &self.pods[index].name
+    }
+
+    /// Pod names are the Deployment name followed by an ordinal no other pod of the
+    /// Deployment has.
+    fn names_distinct(&self) -> bool {
+        true
+    }
+
+    fn status(&self, index: usize) -> PodStatus {
+        let pod = &self.pods[index];
+        PodStatus {
+            phase: hpa_phase(pod.phase),
+            ready: pod.start_s.map(|_| pod.ready),
+            start_s: pod.start_s,
+            ready_transition_s: pod.ready_transition_s.or(pod.start_s),
+            deleting: false,
+        }
+    }
+
+    fn resource_sample(
+        &self,
+        index: usize,
+        resource: &str,
+        container: &str,
+    ) -> Option<Result<Option<MetricSample>, String>> {
+        let pod = &self.pods[index];
+        let usage = pod.sample.as_ref()?;
+        let sample = |value_milli| MetricSample {
+            value_milli,
+            timestamp_s: usage.timestamp_s,
+            window_s: usage.window_s,
+        };
+        let known_container = self.memory_request_milli.is_some() && container == APP_CONTAINER;
+        if !container.is_empty() && !known_container {
+            return Some(Err(format!(
+                "container {container} not present in metrics for pod {}",
+                pod.name
+            )));
+        }
+        let value_milli = match resource {
+            "cpu" => Some(usage.cpu_milli),
+            "memory" if self.memory_request_milli.is_some() => {
+                Some(usage.memory_bytes.saturating_mul(1000))
+            }
+            _ => None,
+        };
+        Some(Ok(value_milli.map(sample)))
+    }
+
+    fn request(
+        &self,
+        index: usize,
+        container: &str,
+        resource: &str,
+        _pod_level_resources: bool,
+    ) -> Result<i64, String> {
+        let pod = &self.pods[index];
+        // Without memory the view has no containers, only the pod's CPU total. With memory
+        // it has the one container and no pod-level requests.
+        let Some(memory_request_milli) = self.memory_request_milli else {
+            if !container.is_empty() {
+                return Err(format!(
+                    "container {container} not found in Pod {}",
+                    pod.name
+                ));
+            }
+            if resource == "cpu" {
+                return Ok(self.cpu_request_milli);
+            }
+            return Err(format!(
+                "missing request for {resource} in a container of Pod {}",
+                pod.name
+            ));
+        };
+        if !container.is_empty() && container != APP_CONTAINER {
+            return Err(format!(
+                "container {container} not found in Pod {}",
+                pod.name
+            ));
+        }
+        match resource {
+            "cpu" => Ok(self.cpu_request_milli),
+            "memory" => Ok(memory_request_milli),
+            _ => Err(format!(
+                "missing request for {resource} in container {APP_CONTAINER} of Pod {}",
+                pod.name
+            )),
+        }
+    }
+
+    fn custom_metric(&self, _index: usize, _metric: &str) -> Option<MetricSample> {
+        None
     }
 }
 
@@ -944,15 +1086,17 @@ fn validate(config: &ClusterConfig) -> Result<(), SimError> {
         }
         if !(provisioner.launch_delay_s >= 0.0
             && provisioner.consolidate_after_s >= 0.0
+            && provisioner.repair_after_s >= 0.0
             && (0.0..=1.0).contains(&provisioner.underutilized_below)
             && (0.0..=1.0).contains(&provisioner.disruption_budget))
         {
             return invalid(
                 "provisioner",
                 format!(
-                    "launch_delay_s {} consolidate_after_s {} underutilized_below {} disruption_budget {}",
+                    "launch_delay_s {} consolidate_after_s {} repair_after_s {} underutilized_below {} disruption_budget {}",
                     provisioner.launch_delay_s,
                     provisioner.consolidate_after_s,
+                    provisioner.repair_after_s,
                     provisioner.underutilized_below,
                     provisioner.disruption_budget
                 ),

@@ -2,8 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use super::pods::{MetricSample, PodResourceMetrics, resource_sample};
+use super::pods::{MetricSample, PodList, PodResourceMetrics, PodSamples, resource_sample};
 use super::reconcile::ReconcileInput;
+use super::replica_calc::CalcContext;
 
 /// Metric samples for a pod that the selector does not list. Kubernetes keeps such
 /// "superfluous" samples in the replica count of the missing-pod path.
@@ -48,45 +49,44 @@ pub struct ApiFailures {
     pub selector: Option<SelectorProblem>,
 }
 
-/// Pod metric samples by pod name (`PodMetricsInfo`, metrics/interfaces.go).
-pub(crate) type PodMetricsInfo = BTreeMap<String, MetricSample>;
-
-/// Returns the resource samples of listed and extra pods (`GetResourceMetric`, metrics/client.go).
-pub(crate) fn resource_metric(
-    input: &ReconcileInput<'_>,
+/// Stores the resource samples of listed and extra pods in `samples`, by key
+/// (`GetResourceMetric`, metrics/client.go). A later entry with the same key replaces an
+/// earlier sample.
+pub(crate) fn resource_metric<P: PodList + ?Sized>(
+    ctx: &CalcContext<'_, P>,
     resource: &str,
     container: &str,
-) -> Result<PodMetricsInfo, String> {
+    samples: &mut PodSamples,
+) -> Result<(), String> {
+    let input = ctx.input;
     if input.failures.resource_metrics_api {
         return Err(
             "unable to fetch metrics from resource metrics API: the API call failed".to_string(),
         );
     }
-    let listed = input
-        .pods
-        .iter()
-        .map(|pod| (pod.name.as_str(), pod.resource_sample(resource, container)));
-    let extra = input.extra_pod_metrics.iter().map(|extra| {
-        let sample = resource_sample(
-            &extra.name,
-            extra.resource_metrics.as_ref(),
-            extra.cpu.as_ref(),
-            resource,
-            container,
-        );
-        (extra.name.as_str(), sample)
-    });
-    let mut samples = PodMetricsInfo::new();
+    samples.reset(ctx.keys.count());
+    let listed = ctx.pods.len();
     let mut items = 0_usize;
-    for (name, item) in listed.chain(extra) {
+    for entry in 0..listed + input.extra_pod_metrics.len() {
+        let item = match entry.checked_sub(listed) {
+            None => ctx.pods.resource_sample(entry, resource, container),
+            Some(extra) => {
+                let extra = &input.extra_pod_metrics[extra];
+                resource_sample(
+                    &extra.name,
+                    extra.resource_metrics.as_ref(),
+                    extra.cpu.as_ref(),
+                    resource,
+                    container,
+                )
+            }
+        };
         let Some(item) = item else {
             continue;
         };
         items += 1;
         match item {
-            Ok(Some(sample)) => {
-                samples.insert(name.to_string(), sample);
-            }
+            Ok(Some(sample)) => samples.insert(ctx.keys.of(entry), sample),
             Ok(None) => {}
             Err(message) => return Err(format!("failed to get container metrics: {message}")),
         }
@@ -94,35 +94,40 @@ pub(crate) fn resource_metric(
     if items == 0 {
         return Err("no metrics returned from resource metrics API".to_string());
     }
-    Ok(samples)
+    Ok(())
 }
 
-/// Returns the per-pod samples of a custom metric (`GetRawMetric`, metrics/client.go).
-pub(crate) fn raw_metric(
-    input: &ReconcileInput<'_>,
+/// Stores the per-pod samples of a custom metric in `samples`, by key (`GetRawMetric`,
+/// metrics/client.go).
+pub(crate) fn raw_metric<P: PodList + ?Sized>(
+    ctx: &CalcContext<'_, P>,
     metric: &str,
-) -> Result<PodMetricsInfo, String> {
+    samples: &mut PodSamples,
+) -> Result<(), String> {
+    let input = ctx.input;
     if input.failures.custom_metrics_api {
         return Err(
             "unable to fetch metrics from custom metrics API: the API call failed".to_string(),
         );
     }
-    let listed = input
-        .pods
-        .iter()
-        .map(|pod| (pod.name.as_str(), pod.custom_metrics.get(metric)));
-    let extra = input
-        .extra_pod_metrics
-        .iter()
-        .map(|extra| (extra.name.as_str(), extra.custom_metrics.get(metric)));
-    let samples: PodMetricsInfo = listed
-        .chain(extra)
-        .filter_map(|(name, sample)| sample.map(|sample| (name.to_string(), *sample)))
-        .collect();
+    samples.reset(ctx.keys.count());
+    let listed = ctx.pods.len();
+    for entry in 0..listed + input.extra_pod_metrics.len() {
+        let sample = match entry.checked_sub(listed) {
+            None => ctx.pods.custom_metric(entry, metric),
+            Some(extra) => input.extra_pod_metrics[extra]
+                .custom_metrics
+                .get(metric)
+                .copied(),
+        };
+        if let Some(sample) = sample {
+            samples.insert(ctx.keys.of(entry), sample);
+        }
+    }
     if samples.is_empty() {
         return Err("no metrics returned from custom metrics API".to_string());
     }
-    Ok(samples)
+    Ok(())
 }
 
 /// Returns the value of an Object metric (`GetObjectMetric`, metrics/client.go).
@@ -140,17 +145,17 @@ pub(crate) fn object_metric(input: &ReconcileInput<'_>, metric: &str) -> Result<
 }
 
 /// Returns the series of an External metric (`GetExternalMetric`, metrics/client.go).
-pub(crate) fn external_metric(
-    input: &ReconcileInput<'_>,
+pub(crate) fn external_metric<'a>(
+    input: &'a ReconcileInput<'_>,
     metric: &str,
-) -> Result<Vec<i64>, String> {
+) -> Result<&'a [i64], String> {
     if input.failures.external_metrics_api {
         return Err(
             "unable to fetch metrics from external metrics API: the API call failed".to_string(),
         );
     }
     match input.external_metrics_milli.get(metric) {
-        Some(values) if !values.is_empty() => Ok(values.clone()),
+        Some(values) if !values.is_empty() => Ok(values),
         _ => Err("no metrics returned from external metrics API".to_string()),
     }
 }

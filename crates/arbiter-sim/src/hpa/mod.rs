@@ -104,6 +104,8 @@ pub use pods::{
     ContainerKind, ContainerView, EPOCH_S, MetricSample, PodGroups, PodPhase, PodResourceMetrics,
     PodView, calculate_requests, group_pods,
 };
+pub(crate) use pods::{PodList, PodStatus};
+pub(crate) use reconcile::ReconcileScratch;
 pub use reconcile::{
     HorizontalPodAutoscaler, MetricProposal, ReconcileInput, ReconcileOutcome,
     compute_replicas_for_metric,

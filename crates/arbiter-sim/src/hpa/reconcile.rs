@@ -1,6 +1,7 @@
 //! One reconcile of one HPA (`reconcileAutoscaler` and `computeReplicasForMetrics`, horizontal.go).
 
 use std::collections::BTreeMap;
+use std::fmt::{self, Write};
 
 use super::behavior::{
     Recommendation, ScaleEvent, convert_desired_replicas_with_behavior_rate,
@@ -10,8 +11,8 @@ use super::behavior::{
 use super::conditions::{Condition, ConditionType, set_condition};
 use super::config::{HpaConfig, Tolerances};
 use super::metrics::{ApiFailures, ExtraPodMetrics, SelectorProblem};
-use super::pods::{CPU, PodView};
-use super::replica_calc::{self, CalcContext, MetricFailure};
+use super::pods::{CPU, PodKeys, PodList, PodView};
+use super::replica_calc::{self, CalcBuffers, CalcContext, MetricFailure};
 use super::spec::{
     Behavior, HpaSpec, MetricSource, MetricSpec, MetricStatus, MetricTargetType, ScalingRules,
 };
@@ -51,8 +52,31 @@ impl<'a> ReconcileInput<'a> {
     }
 }
 
+/// Buffers of one reconcile, kept by the caller between reconciles so that the steady state
+/// allocates nothing.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ReconcileScratch {
+    keys: PodKeys,
+    buffers: CalcBuffers,
+}
+
+impl ReconcileScratch {
+    /// Assigns the keys that join `pods` and `input.extra_pod_metrics` with their samples.
+    fn assign_keys<P: PodList + ?Sized>(&mut self, input: &ReconcileInput<'_>, pods: &P) {
+        let listed = pods.len();
+        let extras = input.extra_pod_metrics;
+        let distinct = extras.is_empty() && pods.names_distinct();
+        self.keys.assign(listed + extras.len(), distinct, |entry| {
+            match entry.checked_sub(listed) {
+                None => pods.name(entry),
+                Some(extra) => extras[extra].name.as_str(),
+            }
+        });
+    }
+}
+
 /// The result of one reconcile.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReconcileOutcome {
     /// The replica count the target has after this reconcile: the new count after a successful
     /// rescale, otherwise the current count.
@@ -73,6 +97,22 @@ pub struct ReconcileOutcome {
     pub rescale_reason: String,
     /// The error the controller returns from this reconcile, if any.
     pub error: Option<String>,
+}
+
+impl ReconcileOutcome {
+    /// Empties the outcome for a reconcile at `current` replicas with `metric_count` metrics,
+    /// keeping its allocations. The conditions are left for the reconcile to overwrite.
+    fn reset(&mut self, current: i32, metric_count: usize) {
+        self.desired_replicas = current;
+        self.rescale = false;
+        self.attempted_replicas = None;
+        self.cpu_utilization_percent = None;
+        self.current_metrics.clear();
+        self.current_metrics.resize(metric_count, None);
+        self.metric_desired_replicas = None;
+        self.rescale_reason.clear();
+        self.error = None;
+    }
 }
 
 /// One metric's proposal (`computeReplicasForMetric`, horizontal.go).
@@ -137,38 +177,57 @@ impl HorizontalPodAutoscaler {
         config: &HpaConfig,
         input: &ReconcileInput<'_>,
     ) -> ReconcileOutcome {
+        let mut scratch = ReconcileScratch::default();
+        let mut outcome = ReconcileOutcome::default();
+        self.reconcile_into(config, input, input.pods, &mut scratch, &mut outcome);
+        outcome
+    }
+
+    /// Runs one reconcile like [`HorizontalPodAutoscaler::reconcile`] on `pods` in place of
+    /// `input.pods`, and writes the result into `outcome`. Reusing `scratch` and `outcome`
+    /// from one reconcile to the next avoids allocating in the steady state.
+    pub(crate) fn reconcile_into<P: PodList + ?Sized>(
+        &mut self,
+        config: &HpaConfig,
+        input: &ReconcileInput<'_>,
+        pods: &P,
+        scratch: &mut ReconcileScratch,
+        outcome: &mut ReconcileOutcome,
+    ) {
+        outcome.reset(input.spec_replicas, self.spec.metrics_in_effect().len());
+        self.run(config, input, pods, scratch, outcome);
+        outcome.conditions.clone_from(&self.conditions);
+    }
+
+    /// The steps of [`HorizontalPodAutoscaler::reconcile`], except copying the conditions
+    /// into the outcome.
+    fn run<P: PodList + ?Sized>(
+        &mut self,
+        config: &HpaConfig,
+        input: &ReconcileInput<'_>,
+        pods: &P,
+        scratch: &mut ReconcileScratch,
+        outcome: &mut ReconcileOutcome,
+    ) {
         let now_s = input.now_s;
         let current = input.spec_replicas;
-        let metric_count = self.spec.effective_metrics().len();
-        let mut outcome = ReconcileOutcome {
-            desired_replicas: current,
-            rescale: false,
-            attempted_replicas: None,
-            conditions: Vec::new(),
-            cpu_utilization_percent: None,
-            current_metrics: vec![None; metric_count],
-            metric_desired_replicas: None,
-            rescale_reason: String::new(),
-            error: None,
-        };
 
         if input.failures.get_scale {
             self.set(
                 ConditionType::AbleToScale,
                 false,
                 "FailedGetScale",
-                "the HPA controller was unable to get the target's current scale: the API call failed"
-                    .to_string(),
+                "the HPA controller was unable to get the target's current scale: the API call failed",
                 now_s,
             );
             outcome.error = Some("failed to query scale subresource".to_string());
-            return self.finish(outcome);
+            return;
         }
         self.set(
             ConditionType::AbleToScale,
             true,
             "SucceededGetScale",
-            "the HPA controller was able to get the target's current scale".to_string(),
+            "the HPA controller was able to get the target's current scale",
             now_s,
         );
         if self.recommendations.is_none() {
@@ -187,51 +246,62 @@ impl HorizontalPodAutoscaler {
                 ConditionType::ScalingActive,
                 false,
                 "ScalingDisabled",
-                "scaling is disabled since the replica count of the target is zero".to_string(),
+                "scaling is disabled since the replica count of the target is zero",
                 now_s,
             );
-            return self.finish(outcome);
+            return;
         } else if current > max_replicas {
-            outcome.rescale_reason =
-                "Current number of replicas above Spec.MaxReplicas".to_string();
+            outcome
+                .rescale_reason
+                .push_str("Current number of replicas above Spec.MaxReplicas");
             desired = max_replicas;
         } else if current < min_replicas {
-            outcome.rescale_reason =
-                "Current number of replicas below Spec.MinReplicas".to_string();
+            outcome
+                .rescale_reason
+                .push_str("Current number of replicas below Spec.MinReplicas");
             desired = min_replicas;
         } else {
-            match self.compute_replicas_for_metrics(config, input, &mut outcome) {
+            match self.compute_replicas_for_metrics(config, input, pods, scratch, outcome) {
                 Err(message) => {
                     outcome.error = Some(message);
-                    return self.finish(outcome);
+                    return;
                 }
-                Ok((proposal, metric_name, partial_error)) => {
+                Ok((proposal, best_metric, partial_error)) => {
                     outcome.error = partial_error;
                     let proposal = proposal.max(0);
                     outcome.metric_desired_replicas = Some(proposal);
                     if proposal > current {
-                        outcome.rescale_reason = format!("{metric_name} above target");
+                        let metric = best_metric.map(|index| &self.spec.metrics_in_effect()[index]);
+                        write!(
+                            outcome.rescale_reason,
+                            "{} above target",
+                            MetricName(metric)
+                        )
+                        .expect("formatting into a String");
                     } else if proposal < current {
-                        outcome.rescale_reason = "All metrics below target".to_string();
+                        outcome.rescale_reason.push_str("All metrics below target");
                     }
-                    desired = match &self.spec.behavior {
+                    // The behavior is taken out of the spec for the call and put back, so
+                    // normalizing can borrow `self` mutably without cloning it.
+                    desired = match self.spec.behavior.take() {
                         None => self.normalize(config, current, proposal, min_replicas, now_s),
                         Some(behavior) => {
-                            let behavior = behavior.clone();
-                            self.normalize_with_behavior(
+                            let desired = self.normalize_with_behavior(
                                 config,
                                 &behavior,
                                 current,
                                 proposal,
                                 min_replicas,
                                 now_s,
-                            )
+                            );
+                            self.spec.behavior = Some(behavior);
+                            desired
                         }
                     };
                 }
             }
             if desired == current {
-                return self.finish(outcome);
+                return;
             }
         }
 
@@ -240,19 +310,18 @@ impl HorizontalPodAutoscaler {
                 ConditionType::AbleToScale,
                 false,
                 "FailedUpdateScale",
-                "the HPA controller was unable to update the target scale: the API call failed"
-                    .to_string(),
+                "the HPA controller was unable to update the target scale: the API call failed",
                 now_s,
             );
             outcome.attempted_replicas = Some(desired);
             outcome.error = Some("failed to rescale the target".to_string());
-            return self.finish(outcome);
+            return;
         }
         self.set(
             ConditionType::AbleToScale,
             true,
             "SucceededRescale",
-            format!("the HPA controller was able to update the target scale to {desired}"),
+            format_args!("the HPA controller was able to update the target scale to {desired}"),
             now_s,
         );
         if let Some(behavior) = &self.spec.behavior {
@@ -271,7 +340,6 @@ impl HorizontalPodAutoscaler {
         self.last_scale_time_s = Some(now_s);
         outcome.desired_replicas = desired;
         outcome.rescale = true;
-        self.finish(outcome)
     }
 
     fn set(
@@ -279,15 +347,10 @@ impl HorizontalPodAutoscaler {
         kind: ConditionType,
         status: bool,
         reason: &str,
-        message: String,
+        message: impl fmt::Display,
         now_s: f64,
     ) {
         set_condition(&mut self.conditions, kind, status, reason, message, now_s);
-    }
-
-    fn finish(&self, mut outcome: ReconcileOutcome) -> ReconcileOutcome {
-        outcome.conditions = self.conditions.clone();
-        outcome
     }
 
     /// Returns the controller tolerances, overridden per direction by a `tolerance` set in
@@ -312,44 +375,49 @@ impl HorizontalPodAutoscaler {
     /// Fails with the first invalid metric's ScalingActive condition when every metric is invalid,
     /// or when some are and the valid ones propose fewer than `spec_replicas`: an error blocks
     /// scale-downs but not scale-ups. No recommendation is recorded on failure. On success the
-    /// third value is the error of the invalid metrics, which the controller still returns.
-    fn compute_replicas_for_metrics(
+    /// second value is the index of the metric whose proposal was taken, and the third the error
+    /// of the invalid metrics, which the controller still returns.
+    fn compute_replicas_for_metrics<P: PodList + ?Sized>(
         &mut self,
         config: &HpaConfig,
         input: &ReconcileInput<'_>,
+        pods: &P,
+        scratch: &mut ReconcileScratch,
         outcome: &mut ReconcileOutcome,
-    ) -> Result<(i32, String, Option<String>), String> {
+    ) -> Result<(i32, Option<usize>, Option<String>), String> {
         let now_s = input.now_s;
         if let Some(problem) = &input.failures.selector {
             let (reason, message) = selector_condition(problem);
-            self.set(
-                ConditionType::ScalingActive,
-                false,
-                reason,
-                message.clone(),
-                now_s,
-            );
+            self.set(ConditionType::ScalingActive, false, reason, &message, now_s);
             return Err(message);
         }
 
-        let metrics = self.spec.effective_metrics();
         let tolerances = self.tolerances(config);
+        let metrics = self.spec.metrics_in_effect();
+        scratch.assign_keys(input, pods);
+        let ctx = CalcContext {
+            input,
+            pods,
+            keys: &scratch.keys,
+            config,
+            tolerances,
+        };
         let mut replicas = 0;
-        let mut metric_name = String::new();
+        let mut best_metric = None;
         let mut first_failure: Option<MetricFailure> = None;
         let mut invalid_count = 0;
         for (index, metric) in metrics.iter().enumerate() {
-            match compute_replicas_for_metric(config, tolerances, input, metric) {
-                Ok(proposal) => {
+            match metric_replicas(&ctx, &mut scratch.buffers, metric) {
+                Ok((proposal, status)) => {
                     if outcome.cpu_utilization_percent.is_none()
                         && matches!(&metric.source, MetricSource::Resource { resource } if resource == CPU)
                     {
-                        outcome.cpu_utilization_percent = proposal.status.average_utilization;
+                        outcome.cpu_utilization_percent = status.average_utilization;
                     }
-                    outcome.current_metrics[index] = Some(proposal.status);
-                    if replicas == 0 || proposal.replicas > replicas {
-                        replicas = proposal.replicas;
-                        metric_name = proposal.metric_name;
+                    outcome.current_metrics[index] = Some(status);
+                    if replicas == 0 || proposal > replicas {
+                        replicas = proposal;
+                        best_metric = Some(index);
                     }
                 }
                 Err(failure) => {
@@ -371,11 +439,12 @@ impl HorizontalPodAutoscaler {
         if let Some(failure) = &first_failure
             && (invalid_count >= metrics.len() || replicas < input.spec_replicas)
         {
-            self.set(
+            set_condition(
+                &mut self.conditions,
                 ConditionType::ScalingActive,
                 false,
                 &failure.reason,
-                format!(
+                format_args!(
                     "the HPA was unable to compute the replica count: {}",
                     failure.message
                 ),
@@ -383,16 +452,19 @@ impl HorizontalPodAutoscaler {
             );
             return Err(partial_error.unwrap_or_default());
         }
-        self.set(
+        let metric = best_metric.map(|index| &metrics[index]);
+        set_condition(
+            &mut self.conditions,
             ConditionType::ScalingActive,
             true,
             "ValidMetricFound",
-            format!(
-                "the HPA was able to successfully calculate a replica count from {metric_name}"
+            format_args!(
+                "the HPA was able to successfully calculate a replica count from {}",
+                MetricName(metric)
             ),
             now_s,
         );
-        Ok((replicas, metric_name, partial_error))
+        Ok((replicas, best_metric, partial_error))
     }
 
     /// Normalizes without `behavior` (`normalizeDesiredReplicas`): legacy stabilization over the
@@ -473,7 +545,7 @@ impl HorizontalPodAutoscaler {
                 ConditionType::AbleToScale,
                 true,
                 "ReadyForNewScale",
-                "recommended size matches current size".to_string(),
+                "recommended size matches current size",
                 now_s,
             );
             return;
@@ -483,13 +555,7 @@ impl HorizontalPodAutoscaler {
         } else {
             "recent recommendations were higher than current one, applying the highest recent recommendation"
         };
-        self.set(
-            ConditionType::AbleToScale,
-            true,
-            reason,
-            message.to_string(),
-            now_s,
-        );
+        self.set(ConditionType::AbleToScale, true, reason, message, now_s);
     }
 
     fn set_limit_condition(
@@ -502,7 +568,7 @@ impl HorizontalPodAutoscaler {
             ConditionType::ScalingLimited,
             limited.replicas != stabilized,
             limited.reason,
-            limited.message.to_string(),
+            limited.message,
             now_s,
         );
     }
@@ -540,40 +606,59 @@ pub fn compute_replicas_for_metric(
     input: &ReconcileInput<'_>,
     metric: &MetricSpec,
 ) -> Result<MetricProposal, MetricFailure> {
+    let mut scratch = ReconcileScratch::default();
+    scratch.assign_keys(input, input.pods);
     let ctx = CalcContext {
         input,
+        pods: input.pods,
+        keys: &scratch.keys,
         config,
         tolerances,
     };
+    let (replicas, status) = metric_replicas(&ctx, &mut scratch.buffers, metric)?;
+    Ok(MetricProposal {
+        replicas,
+        metric_name: MetricName(Some(metric)).to_string(),
+        status,
+    })
+}
+
+/// Computes one metric's proposal as [`compute_replicas_for_metric`] does, without its
+/// description, on the pods and keys of `ctx`.
+fn metric_replicas<P: PodList + ?Sized>(
+    ctx: &CalcContext<'_, P>,
+    buffers: &mut CalcBuffers,
+    metric: &MetricSpec,
+) -> Result<(i32, MetricStatus), MetricFailure> {
+    let input = ctx.input;
     let spec_replicas = input.spec_replicas;
     let target = &metric.target;
     let fail = |reason: &str, message: String| MetricFailure {
         reason: reason.to_string(),
         message,
     };
-    let ok = |replicas, metric_name: String, status| MetricProposal {
-        replicas,
-        metric_name,
-        status,
-    };
 
     match &metric.source {
         MetricSource::Resource { resource } | MetricSource::ContainerResource { resource, .. } => {
-            let (container, reason, wrap) = match &metric.source {
-                MetricSource::ContainerResource { container, .. } => (
-                    container.as_str(),
+            let container = match &metric.source {
+                MetricSource::ContainerResource { container, .. } => Some(container.as_str()),
+                _ => None,
+            };
+            let wrap = |message: String| match container {
+                Some(container) => fail(
                     "FailedGetContainerResourceMetric",
-                    format!("failed to get {container} container metric value"),
+                    format!("failed to get {container} container metric value: {message}"),
                 ),
-                _ => (
-                    "",
+                None => fail(
                     "FailedGetResourceMetric",
-                    format!("failed to get {resource} resource metric value"),
+                    format!("failed to get {resource} resource metric value: {message}"),
                 ),
             };
+            let container = container.unwrap_or("");
             if let Some(target_milli) = target.average_value_milli {
                 return replica_calc::raw_resource_replicas(
-                    &ctx,
+                    ctx,
+                    buffers,
                     spec_replicas,
                     target_milli,
                     resource,
@@ -584,30 +669,18 @@ pub fn compute_replicas_for_metric(
                         average_value_milli: Some(usage),
                         ..MetricStatus::default()
                     };
-                    ok(replicas, format!("{resource} resource"), status)
+                    (replicas, status)
                 })
-                .map_err(|e| {
-                    fail(
-                        reason,
-                        format!("{wrap}: failed to get {resource} usage: {e}"),
-                    )
-                });
+                .map_err(|e| wrap(format!("failed to get {resource} usage: {e}")));
             }
             let Some(target_utilization) = target.average_utilization else {
-                return Err(fail(
-                    reason,
-                    format!(
-                        "{wrap}: invalid resource metric source: neither an average utilization target nor an average value (usage) target was set"
-                    ),
+                return Err(wrap(
+                    "invalid resource metric source: neither an average utilization target nor an average value (usage) target was set".to_string(),
                 ));
             };
-            let kind = if container.is_empty() {
-                "resource"
-            } else {
-                "container resource"
-            };
             replica_calc::resource_replicas(
-                &ctx,
+                ctx,
+                buffers,
                 spec_replicas,
                 target_utilization,
                 resource,
@@ -619,18 +692,9 @@ pub fn compute_replicas_for_metric(
                     average_value_milli: Some(proposal.raw_average_milli),
                     value_milli: None,
                 };
-                ok(
-                    proposal.replicas,
-                    format!("{resource} {kind} utilization (percentage of request)"),
-                    status,
-                )
+                (proposal.replicas, status)
             })
-            .map_err(|e| {
-                fail(
-                    reason,
-                    format!("{wrap}: failed to get {resource} utilization: {e}"),
-                )
-            })
+            .map_err(|e| wrap(format!("failed to get {resource} utilization: {e}")))
         }
         MetricSource::Pods { metric: name } => {
             let reason = "FailedGetPodsMetric";
@@ -640,13 +704,13 @@ pub fn compute_replicas_for_metric(
                     "failed to get pods metric value: invalid pods metric source: no average value target was set".to_string(),
                 ));
             };
-            replica_calc::pods_metric_replicas(&ctx, spec_replicas, target_milli, name)
+            replica_calc::pods_metric_replicas(ctx, buffers, spec_replicas, target_milli, name)
                 .map(|(replicas, usage)| {
                     let status = MetricStatus {
                         average_value_milli: Some(usage),
                         ..MetricStatus::default()
                     };
-                    ok(replicas, format!("pods metric {name}"), status)
+                    (replicas, status)
                 })
                 .map_err(|e| fail(reason, format!("failed to get pods metric value: {e}")))
         }
@@ -655,24 +719,24 @@ pub fn compute_replicas_for_metric(
             let wrap = |e: String| fail(reason, format!("failed to get object metric value: {e}"));
             match (target.target_type, target.value_milli, target.average_value_milli) {
                 (MetricTargetType::Value, Some(target_milli), _) => {
-                    replica_calc::object_metric_replicas(&ctx, spec_replicas, target_milli, name)
+                    replica_calc::object_metric_replicas(ctx, spec_replicas, target_milli, name)
                         .map(|(replicas, usage)| {
                             let status = MetricStatus {
                                 value_milli: Some(usage),
                                 ..MetricStatus::default()
                             };
-                            ok(replicas, format!("object metric {name}"), status)
+                            (replicas, status)
                         })
                         .map_err(wrap)
                 }
                 (MetricTargetType::AverageValue, _, Some(target_milli)) => {
-                    replica_calc::object_per_pod_metric_replicas(&ctx, input.status_replicas, target_milli, name)
+                    replica_calc::object_per_pod_metric_replicas(ctx, input.status_replicas, target_milli, name)
                         .map(|(replicas, usage)| {
                             let status = MetricStatus {
                                 average_value_milli: Some(usage),
                                 ..MetricStatus::default()
                             };
-                            ok(replicas, format!("object metric {name}"), status)
+                            (replicas, status)
                         })
                         .map_err(wrap)
                 }
@@ -691,7 +755,7 @@ pub fn compute_replicas_for_metric(
             };
             if let Some(target_milli) = target.average_value_milli {
                 return replica_calc::external_per_pod_metric_replicas(
-                    &ctx,
+                    ctx,
                     input.status_replicas,
                     target_milli,
                     name,
@@ -701,7 +765,7 @@ pub fn compute_replicas_for_metric(
                         average_value_milli: Some(usage),
                         ..MetricStatus::default()
                     };
-                    ok(replicas, format!("external metric {name}"), status)
+                    (replicas, status)
                 })
                 .map_err(wrap);
             }
@@ -710,13 +774,13 @@ pub fn compute_replicas_for_metric(
                     "invalid external metric source: neither a value target nor an average value target was set".to_string(),
                 ));
             };
-            replica_calc::external_metric_replicas(&ctx, spec_replicas, target_milli, name)
+            replica_calc::external_metric_replicas(ctx, spec_replicas, target_milli, name)
                 .map(|(replicas, usage)| {
                     let status = MetricStatus {
                         value_milli: Some(usage),
                         ..MetricStatus::default()
                     };
-                    ok(replicas, format!("external metric {name}"), status)
+                    (replicas, status)
                 })
                 .map_err(wrap)
         }
@@ -724,5 +788,42 @@ pub fn compute_replicas_for_metric(
             "InvalidMetricSourceType",
             format!("unknown metric source type {type_name:?}"),
         )),
+    }
+}
+
+/// The description of a metric in the controller's messages and in
+/// [`MetricProposal::metric_name`], for example `cpu resource utilization (percentage of
+/// request)`. It is written only when a message needs it. `None` writes nothing.
+struct MetricName<'a>(Option<&'a MetricSpec>);
+
+impl fmt::Display for MetricName<'_> {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(metric) = self.0 else {
+            return Ok(());
+        };
+        match &metric.source {
+            MetricSource::Resource { resource }
+            | MetricSource::ContainerResource { resource, .. } => {
+                if metric.target.average_value_milli.is_some() {
+                    return write!(formatter, "{resource} resource");
+                }
+                let kind = match &metric.source {
+                    MetricSource::ContainerResource { container, .. } if !container.is_empty() => {
+                        "container resource"
+                    }
+                    _ => "resource",
+                };
+                write!(
+                    formatter,
+                    "{resource} {kind} utilization (percentage of request)"
+                )
+            }
+            MetricSource::Pods { metric: name } => write!(formatter, "pods metric {name}"),
+            MetricSource::Object { metric: name } => write!(formatter, "object metric {name}"),
+            MetricSource::External { metric: name } => {
+                write!(formatter, "external metric {name}")
+            }
+            MetricSource::Unknown { .. } => Ok(()),
+        }
     }
 }

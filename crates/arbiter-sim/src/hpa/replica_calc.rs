@@ -2,8 +2,11 @@
 //! `GetResourceUtilizationRatio` / `GetMetricUsageRatio`, metrics/utilization.go).
 
 use super::config::{HpaConfig, Tolerances};
-use super::metrics::{self, PodMetricsInfo};
-use super::pods::{MetricSample, PodPhase, PodView, calculate_requests, group_pods};
+use super::metrics;
+use super::pods::{
+    IGNORED, KeyGroups, MISSING, MetricSample, PodKeys, PodList, PodPhase, PodSamples, UNREADY,
+    group_pods_by_key, requests_by_key,
+};
 use super::reconcile::ReconcileInput;
 
 /// A metric that yielded no proposal, with the ScalingActive reason the controller reports.
@@ -17,10 +20,23 @@ pub struct MetricFailure {
 }
 
 /// Inputs of every replica calculation besides the metric itself.
-pub(crate) struct CalcContext<'a> {
+pub(crate) struct CalcContext<'a, P: ?Sized> {
+    /// Everything but the pods; `input.pods` is not read.
     pub input: &'a ReconcileInput<'a>,
+    /// The pods matched by the selector.
+    pub pods: &'a P,
+    /// Keys of `pods` followed by those of `input.extra_pod_metrics`.
+    pub keys: &'a PodKeys,
     pub config: &'a HpaConfig,
     pub tolerances: Tolerances,
+}
+
+/// Buffers of the replica calculation, reused from one metric and reconcile to the next.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CalcBuffers {
+    samples: PodSamples,
+    requests: Vec<Option<i64>>,
+    groups: KeyGroups,
 }
 
 /// Result of a Utilization target.
@@ -48,40 +64,63 @@ fn check_positive(kind: &str, target: i64) -> Result<(), String> {
 /// The ratio of the ready samples decides. With missing pods, or unready pods on a scale-up, the
 /// ratio is recomputed with fill-ins, and a fill-in that flips the direction or lands within
 /// tolerance keeps `current`. The reported utilization is always the one before fill-ins.
-pub(crate) fn resource_replicas(
-    ctx: &CalcContext<'_>,
+pub(crate) fn resource_replicas<P: PodList + ?Sized>(
+    ctx: &CalcContext<'_, P>,
+    buffers: &mut CalcBuffers,
     current: i32,
     target_utilization: i32,
     resource: &str,
     container: &str,
 ) -> Result<UtilizationProposal, String> {
     check_positive("utilization", i64::from(target_utilization))?;
-    let mut samples = metrics::resource_metric(ctx.input, resource, container)
+    let CalcBuffers {
+        samples,
+        requests,
+        groups,
+    } = buffers;
+    metrics::resource_metric(ctx, resource, container, samples)
         .map_err(|e| format!("unable to get metrics for resource {resource}: {e}"))?;
-    let pods = ctx.input.pods;
-    if pods.is_empty() {
+    let pods = ctx.pods;
+    if pods.len() == 0 {
         return Err("no pods returned by selector while calculating replica count".to_string());
     }
 
-    let groups = group_pods(pods, &samples, resource, ctx.config, ctx.input.now_s);
-    remove_samples(&mut samples, groups.ignored.iter().chain(&groups.unready));
+    group_pods_by_key(
+        pods,
+        ctx.keys,
+        samples,
+        resource,
+        ctx.config,
+        ctx.input.now_s,
+        groups,
+    );
+    remove_samples(samples, groups, IGNORED | UNREADY);
     if samples.is_empty() {
         return Err(
             "did not receive metrics for targeted pods (pods might be unready)".to_string(),
         );
     }
 
-    let requests = calculate_requests(pods, container, resource, ctx.config.pod_level_resources)?;
+    requests_by_key(
+        pods,
+        ctx.keys,
+        container,
+        resource,
+        ctx.config.pod_level_resources,
+        requests,
+    )?;
     let (ratio, utilization, raw_average) =
-        resource_utilization_ratio(&samples, &requests, target_utilization)?;
+        resource_utilization_ratio(samples, requests, target_utilization)?;
     let proposal = |replicas| UtilizationProposal {
         replicas,
         utilization_percent: utilization,
         raw_average_milli: raw_average,
     };
 
-    let scale_up_with_unready = !groups.unready.is_empty() && ratio > 1.0;
-    if !scale_up_with_unready && groups.missing.is_empty() {
+    let any_unready = groups.any(UNREADY);
+    let any_missing = groups.any(MISSING);
+    let scale_up_with_unready = any_unready && ratio > 1.0;
+    if !scale_up_with_unready && !any_missing {
         if ctx.tolerances.is_within(ratio) {
             return Ok(proposal(current));
         }
@@ -90,31 +129,26 @@ pub(crate) fn resource_replicas(
 
     // Missing pods count at max(100%, target) of their request on a scale-down and at 0 on a
     // scale-up. At a ratio of exactly 1 nothing is filled in.
-    if !groups.missing.is_empty() {
+    if any_missing {
         let fallback_percent = i64::from(target_utilization.max(100));
-        for name in &groups.missing {
+        for key in groups.keys(MISSING) {
             let value_milli = if ratio < 1.0 {
-                requests
-                    .get(name)
-                    .copied()
-                    .unwrap_or(0)
-                    .saturating_mul(fallback_percent)
-                    / 100
+                requests[key].unwrap_or(0).saturating_mul(fallback_percent) / 100
             } else if ratio > 1.0 {
                 0
             } else {
                 continue;
             };
-            samples.insert(name.clone(), filled_sample(value_milli));
+            samples.insert(key, filled_sample(value_milli));
         }
     }
     if scale_up_with_unready {
-        for name in &groups.unready {
-            samples.insert(name.clone(), filled_sample(0));
+        for key in groups.keys(UNREADY) {
+            samples.insert(key, filled_sample(0));
         }
     }
 
-    let (new_ratio, _, _) = resource_utilization_ratio(&samples, &requests, target_utilization)?;
+    let (new_ratio, _, _) = resource_utilization_ratio(samples, requests, target_utilization)?;
     Ok(proposal(recheck_direction(
         ctx.tolerances,
         current,
@@ -153,9 +187,10 @@ fn filled_sample(value_milli: i64) -> MetricSample {
     }
 }
 
-fn remove_samples<'a>(samples: &mut PodMetricsInfo, names: impl Iterator<Item = &'a String>) {
-    for name in names {
-        samples.remove(name);
+/// Removes the samples of the keys in any of the groups `flags`.
+fn remove_samples(samples: &mut PodSamples, groups: &KeyGroups, flags: u8) {
+    for key in groups.keys(flags) {
+        samples.remove(key);
     }
 }
 
@@ -164,21 +199,21 @@ fn remove_samples<'a>(samples: &mut PodMetricsInfo, names: impl Iterator<Item = 
 ///
 /// The utilization is `usage total × 100 / request total` in integer arithmetic, truncated, and
 /// the ratio is computed from that truncated percentage. The raw average is `usage total / n`.
-/// Samples of pods without a request entry are skipped.
+/// Samples of keys without a request are skipped.
 pub(crate) fn resource_utilization_ratio(
-    samples: &PodMetricsInfo,
-    requests: &std::collections::BTreeMap<String, i64>,
+    samples: &PodSamples,
+    requests: &[Option<i64>],
     target_utilization: i32,
 ) -> Result<(f64, i32, i64), String> {
     let mut usage_total: i128 = 0;
     let mut request_total: i128 = 0;
     let mut entries: i128 = 0;
-    for (name, sample) in samples {
-        let Some(request) = requests.get(name) else {
+    for (key, sample) in samples.iter() {
+        let Some(request) = requests[key] else {
             continue;
         };
         usage_total += i128::from(sample.value_milli);
-        request_total += i128::from(*request);
+        request_total += i128::from(request);
         entries += 1;
     }
     if request_total == 0 {
@@ -198,89 +233,108 @@ pub(crate) fn resource_utilization_ratio(
 
 /// Returns `(ratio, average)` with the average in integer division and the ratio computed from
 /// it (`GetMetricUsageRatio`, metrics/utilization.go).
-fn metric_usage_ratio(samples: &PodMetricsInfo, target_milli: i64) -> (f64, i64) {
-    let total: i128 = samples.values().map(|s| i128::from(s.value_milli)).sum();
+fn metric_usage_ratio(samples: &PodSamples, target_milli: i64) -> (f64, i64) {
+    let total: i128 = samples
+        .iter()
+        .map(|(_, sample)| i128::from(sample.value_milli))
+        .sum();
     let average =
         (total / samples.len().max(1) as i128).clamp(i64::MIN.into(), i64::MAX.into()) as i64;
     (average as f64 / target_milli as f64, average)
 }
 
 /// Proposes replicas for an AverageValue target on a resource (`GetRawResourceReplicas`).
-pub(crate) fn raw_resource_replicas(
-    ctx: &CalcContext<'_>,
+pub(crate) fn raw_resource_replicas<P: PodList + ?Sized>(
+    ctx: &CalcContext<'_, P>,
+    buffers: &mut CalcBuffers,
     current: i32,
     target_milli: i64,
     resource: &str,
     container: &str,
 ) -> Result<(i32, i64), String> {
     check_positive("average value", target_milli)?;
-    let samples = metrics::resource_metric(ctx.input, resource, container)
+    metrics::resource_metric(ctx, resource, container, &mut buffers.samples)
         .map_err(|e| format!("unable to get metrics for resource {resource}: {e}"))?;
-    plain_metric_replicas(ctx, samples, current, target_milli, resource)
+    plain_metric_replicas(ctx, buffers, current, target_milli, resource)
 }
 
 /// Proposes replicas for a Pods metric (`GetMetricReplicas`).
-pub(crate) fn pods_metric_replicas(
-    ctx: &CalcContext<'_>,
+pub(crate) fn pods_metric_replicas<P: PodList + ?Sized>(
+    ctx: &CalcContext<'_, P>,
+    buffers: &mut CalcBuffers,
     current: i32,
     target_milli: i64,
     metric: &str,
 ) -> Result<(i32, i64), String> {
     check_positive("average value", target_milli)?;
-    let samples = metrics::raw_metric(ctx.input, metric)
+    metrics::raw_metric(ctx, metric, &mut buffers.samples)
         .map_err(|e| format!("unable to get metric {metric}: {e}"))?;
-    plain_metric_replicas(ctx, samples, current, target_milli, "")
+    plain_metric_replicas(ctx, buffers, current, target_milli, "")
 }
 
-/// Proposes replicas for AverageValue targets (`calcPlainMetricReplicas`). It works like
-/// [`resource_replicas`] but on the plain average of the samples, superfluous samples included. Missing pods count at the target
-/// on a scale-down and at 0 otherwise. Readiness is checked only for `cpu`.
-fn plain_metric_replicas(
-    ctx: &CalcContext<'_>,
-    mut samples: PodMetricsInfo,
+/// Proposes replicas for AverageValue targets (`calcPlainMetricReplicas`) from the samples in
+/// `buffers`. It works like [`resource_replicas`] but on the plain average of the samples,
+/// superfluous samples included. Missing pods count at the target on a scale-down and at 0
+/// otherwise. Readiness is checked only for `cpu`.
+fn plain_metric_replicas<P: PodList + ?Sized>(
+    ctx: &CalcContext<'_, P>,
+    buffers: &mut CalcBuffers,
     current: i32,
     target_milli: i64,
     resource: &str,
 ) -> Result<(i32, i64), String> {
-    let pods = ctx.input.pods;
-    if pods.is_empty() {
+    let CalcBuffers {
+        samples, groups, ..
+    } = buffers;
+    let pods = ctx.pods;
+    if pods.len() == 0 {
         return Err("no pods returned by selector while calculating replica count".to_string());
     }
-    let groups = group_pods(pods, &samples, resource, ctx.config, ctx.input.now_s);
-    remove_samples(&mut samples, groups.ignored.iter().chain(&groups.unready));
+    group_pods_by_key(
+        pods,
+        ctx.keys,
+        samples,
+        resource,
+        ctx.config,
+        ctx.input.now_s,
+        groups,
+    );
+    remove_samples(samples, groups, IGNORED | UNREADY);
     if samples.is_empty() {
         return Err(
             "did not receive metrics for targeted pods (pods might be unready)".to_string(),
         );
     }
 
-    let (ratio, usage) = metric_usage_ratio(&samples, target_milli);
-    let scale_up_with_unready = !groups.unready.is_empty() && ratio > 1.0;
-    if !scale_up_with_unready && groups.missing.is_empty() {
+    let (ratio, usage) = metric_usage_ratio(samples, target_milli);
+    let any_unready = groups.any(UNREADY);
+    let any_missing = groups.any(MISSING);
+    let scale_up_with_unready = any_unready && ratio > 1.0;
+    if !scale_up_with_unready && !any_missing {
         if ctx.tolerances.is_within(ratio) {
             return Ok((current, usage));
         }
         return Ok((ceil_replicas(ratio * groups.ready_count as f64), usage));
     }
 
-    for name in &groups.missing {
+    for key in groups.keys(MISSING) {
         let value_milli = if ratio < 1.0 { target_milli } else { 0 };
-        samples.insert(name.clone(), filled_sample(value_milli));
+        samples.insert(key, filled_sample(value_milli));
     }
     if scale_up_with_unready {
-        for name in &groups.unready {
-            samples.insert(name.clone(), filled_sample(0));
+        for key in groups.keys(UNREADY) {
+            samples.insert(key, filled_sample(0));
         }
     }
 
-    let (new_ratio, _) = metric_usage_ratio(&samples, target_milli);
+    let (new_ratio, _) = metric_usage_ratio(samples, target_milli);
     let replicas = recheck_direction(ctx.tolerances, current, ratio, new_ratio, samples.len());
     Ok((replicas, usage))
 }
 
 /// Proposes replicas for an Object metric with a Value target (`GetObjectMetricReplicas`).
-pub(crate) fn object_metric_replicas(
-    ctx: &CalcContext<'_>,
+pub(crate) fn object_metric_replicas<P: PodList + ?Sized>(
+    ctx: &CalcContext<'_, P>,
     current: i32,
     target_milli: i64,
     metric: &str,
@@ -294,20 +348,20 @@ pub(crate) fn object_metric_replicas(
 
 /// Proposes replicas for an External metric with a Value target (`GetExternalMetricReplicas`).
 /// The series are summed, saturating at MaxInt64.
-pub(crate) fn external_metric_replicas(
-    ctx: &CalcContext<'_>,
+pub(crate) fn external_metric_replicas<P: PodList + ?Sized>(
+    ctx: &CalcContext<'_, P>,
     current: i32,
     target_milli: i64,
     metric: &str,
 ) -> Result<(i32, i64), String> {
     check_positive("value", target_milli)?;
-    let usage = external_sum(ctx, metric)?;
+    let usage = external_sum(ctx.input, metric)?;
     let ratio = usage as f64 / target_milli as f64;
     Ok((usage_ratio_replica_count(ctx, current, ratio)?, usage))
 }
 
-fn external_sum(ctx: &CalcContext<'_>, metric: &str) -> Result<i64, String> {
-    let values = metrics::external_metric(ctx.input, metric)
+fn external_sum(input: &ReconcileInput<'_>, metric: &str) -> Result<i64, String> {
+    let values = metrics::external_metric(input, metric)
         .map_err(|e| format!("unable to get external metric {metric}: {e}"))?;
     Ok(values
         .iter()
@@ -316,8 +370,8 @@ fn external_sum(ctx: &CalcContext<'_>, metric: &str) -> Result<i64, String> {
 
 /// Proposes replicas for an Object metric with an AverageValue target
 /// (`GetObjectPerPodMetricReplicas`). Uses status replicas and ignores readiness.
-pub(crate) fn object_per_pod_metric_replicas(
-    ctx: &CalcContext<'_>,
+pub(crate) fn object_per_pod_metric_replicas<P: PodList + ?Sized>(
+    ctx: &CalcContext<'_, P>,
     status_replicas: i32,
     target_milli: i64,
     metric: &str,
@@ -325,32 +379,42 @@ pub(crate) fn object_per_pod_metric_replicas(
     check_positive("average value", target_milli)?;
     let usage = metrics::object_metric(ctx.input, metric)
         .map_err(|e| format!("unable to get metric {metric}: {e}"))?;
-    Ok(per_pod_replicas(ctx, status_replicas, target_milli, usage))
+    Ok(per_pod_replicas(
+        ctx.tolerances,
+        status_replicas,
+        target_milli,
+        usage,
+    ))
 }
 
 /// Proposes replicas for an External metric with an AverageValue target
 /// (`GetExternalPerPodMetricReplicas`).
-pub(crate) fn external_per_pod_metric_replicas(
-    ctx: &CalcContext<'_>,
+pub(crate) fn external_per_pod_metric_replicas<P: PodList + ?Sized>(
+    ctx: &CalcContext<'_, P>,
     status_replicas: i32,
     target_milli: i64,
     metric: &str,
 ) -> Result<(i32, i64), String> {
     check_positive("average value", target_milli)?;
-    let usage = external_sum(ctx, metric)?;
-    Ok(per_pod_replicas(ctx, status_replicas, target_milli, usage))
+    let usage = external_sum(ctx.input, metric)?;
+    Ok(per_pod_replicas(
+        ctx.tolerances,
+        status_replicas,
+        target_milli,
+        usage,
+    ))
 }
 
 /// Returns `ceil(usage / target)` replicas unless `usage / (target × status)` is within
 /// tolerance, and the per-pod usage `ceil(usage / status)`. Both saturate at the integer range.
 fn per_pod_replicas(
-    ctx: &CalcContext<'_>,
+    tolerances: Tolerances,
     status_replicas: i32,
     target_milli: i64,
     usage: i64,
 ) -> (i32, i64) {
     let ratio = usage as f64 / (target_milli as f64 * f64::from(status_replicas));
-    let replicas = if ctx.tolerances.is_within(ratio) {
+    let replicas = if tolerances.is_within(ratio) {
         status_replicas
     } else {
         ceil_replicas(usage as f64 / target_milli as f64)
@@ -362,8 +426,8 @@ fn per_pod_replicas(
 /// Turns a ratio into replicas for Value targets (`getUsageRatioReplicaCount`). At 0 current
 /// replicas it returns `ceil(ratio)` with no tolerance check, which allows scaling from zero.
 /// Otherwise it returns `current` within tolerance, else `ceil(ratio × ready pods)`.
-fn usage_ratio_replica_count(
-    ctx: &CalcContext<'_>,
+fn usage_ratio_replica_count<P: PodList + ?Sized>(
+    ctx: &CalcContext<'_, P>,
     current: i32,
     ratio: f64,
 ) -> Result<i32, String> {
@@ -373,18 +437,18 @@ fn usage_ratio_replica_count(
     if ctx.tolerances.is_within(ratio) {
         return Ok(current);
     }
-    let ready = ready_pods_count(ctx.input.pods)
-        .map_err(|e| format!("unable to calculate ready pods: {e}"))?;
+    let ready =
+        ready_pods_count(ctx.pods).map_err(|e| format!("unable to calculate ready pods: {e}"))?;
     Ok(ceil_replicas(ratio * ready as f64))
 }
 
 /// Counts Running pods whose Ready condition is True, deleting ones included (`getReadyPodsCount`).
-fn ready_pods_count(pods: &[PodView]) -> Result<usize, String> {
-    if pods.is_empty() {
+fn ready_pods_count<P: PodList + ?Sized>(pods: &P) -> Result<usize, String> {
+    if pods.len() == 0 {
         return Err("no pods returned by selector while calculating replica count".to_string());
     }
-    Ok(pods
-        .iter()
+    Ok((0..pods.len())
+        .map(|index| pods.status(index))
         .filter(|pod| pod.phase == PodPhase::Running && pod.ready == Some(true))
         .count())
 }

@@ -1,5 +1,7 @@
 //! The HPA spec: metrics, targets and `behavior`, with the API defaults and validation.
 
+use std::sync::LazyLock;
+
 use super::error::HpaError;
 
 /// The autoscaling/v2 `HorizontalPodAutoscalerSpec` without the scale target reference.
@@ -28,10 +30,18 @@ impl HpaSpec {
     /// Returns the metrics the controller evaluates: `metrics`, or the API default of CPU
     /// utilization 80% when it is empty.
     pub fn effective_metrics(&self) -> Vec<MetricSpec> {
+        self.metrics_in_effect().to_vec()
+    }
+
+    /// Returns the metrics the controller evaluates, as [`HpaSpec::effective_metrics`] does,
+    /// without copying them.
+    pub(crate) fn metrics_in_effect(&self) -> &[MetricSpec] {
+        static DEFAULT_METRICS: LazyLock<[MetricSpec; 1]> =
+            LazyLock::new(|| [MetricSpec::cpu_utilization(DEFAULT_CPU_UTILIZATION_PERCENT)]);
         if self.metrics.is_empty() {
-            vec![MetricSpec::cpu_utilization(DEFAULT_CPU_UTILIZATION_PERCENT)]
+            DEFAULT_METRICS.as_slice()
         } else {
-            self.metrics.clone()
+            &self.metrics
         }
     }
 

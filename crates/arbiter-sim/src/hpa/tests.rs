@@ -837,3 +837,141 @@ fn invalid_metric_allows_scale_up() {
     assert_eq!(outcome.current_metrics.len(), 2);
     assert!(outcome.current_metrics[1].is_none());
 }
+
+// ----- pods matched with samples by name ---------------------------------------------------
+
+fn message_of(outcome: &ReconcileOutcome, kind: ConditionType) -> &str {
+    outcome
+        .conditions
+        .iter()
+        .find(|condition| condition.kind == kind)
+        .map_or("", |condition| condition.message.as_str())
+}
+
+#[test]
+fn extra_sample_replaces_listed_sample() {
+    let pods = vec![
+        ready_pod("pod-0", 500, 100, 0.0),
+        ready_pod("pod-1", 500, 900, 0.0),
+    ];
+    let extras = vec![ExtraPodMetrics {
+        name: "pod-0".to_string(),
+        cpu: Some(MetricSample {
+            value_milli: 1000,
+            timestamp_s: 0.0,
+            window_s: 60.0,
+        }),
+        ..ExtraPodMetrics::default()
+    }];
+    let mut input = ReconcileInput::new(0.0, 2, 2, &pods);
+    input.extra_pod_metrics = &extras;
+    let mut hpa = HorizontalPodAutoscaler::new(cpu_spec(1, 20, 50, None));
+    let outcome = hpa.reconcile(&HpaConfig::default(), &input);
+    // The extra sample of pod-0 replaces its listed one: 1900m of 1000m requested.
+    assert_eq!(outcome.cpu_utilization_percent, Some(190));
+    assert_eq!(outcome.metric_desired_replicas, Some(8));
+}
+
+#[test]
+fn duplicate_pod_names_share_sample() {
+    // Both pods are named "a": the later sample (900m) and request (500m) win, as in a map
+    // keyed by pod name, and both pods count as ready.
+    let pods = vec![ready_pod("a", 500, 100, 0.0), ready_pod("a", 500, 900, 0.0)];
+    let mut hpa = HorizontalPodAutoscaler::new(cpu_spec(1, 20, 50, None));
+    let outcome = hpa.reconcile(
+        &HpaConfig::default(),
+        &ReconcileInput::new(0.0, 2, 2, &pods),
+    );
+    assert_eq!(outcome.cpu_utilization_percent, Some(180));
+    assert_eq!(outcome.metric_desired_replicas, Some(8));
+
+    let failed = PodView {
+        phase: PodPhase::Failed,
+        ..ready_pod("a", 500, 100, 0.0)
+    };
+    let samples: BTreeMap<String, MetricSample> = [(
+        "a".to_string(),
+        MetricSample {
+            value_milli: 100,
+            timestamp_s: 0.0,
+            window_s: 60.0,
+        },
+    )]
+    .into_iter()
+    .collect();
+    let groups = group_pods(
+        &[ready_pod("a", 500, 100, 0.0), failed],
+        &samples,
+        "cpu",
+        &HpaConfig::default(),
+        0.0,
+    );
+    assert_eq!(groups.ready_count, 1);
+    assert_eq!(groups.ignored, ["a".to_string()].into_iter().collect());
+    assert!(groups.unready.is_empty());
+    assert!(groups.missing.is_empty());
+}
+
+#[test]
+fn pod_order_does_not_change_outcome() {
+    let now_s = 1000.0;
+    let mut pods = cpu_pods(6, 900, now_s);
+    pods[1].cpu = None;
+    pods[3].phase = PodPhase::Pending;
+    pods[4].deleting = true;
+    let run = |pods: &[PodView]| {
+        let mut hpa = HorizontalPodAutoscaler::new(cpu_spec(1, 20, 50, None));
+        hpa.reconcile(
+            &HpaConfig::default(),
+            &ReconcileInput::new(now_s, 6, 6, pods),
+        )
+    };
+    let in_name_order = run(&pods);
+    assert!(in_name_order.metric_desired_replicas.is_some());
+    pods.reverse();
+    assert_eq!(run(&pods), in_name_order);
+}
+
+#[test]
+fn condition_messages_follow_changes() {
+    let config = HpaConfig::default();
+    let mut hpa = HorizontalPodAutoscaler::new(cpu_spec(1, 20, 50, None));
+    let active = "the HPA was able to successfully calculate a replica count from cpu resource \
+                  utilization (percentage of request)";
+
+    let pods = cpu_pods(2, 1000, 0.0);
+    let outcome = hpa.reconcile(&config, &ReconcileInput::new(0.0, 2, 2, &pods));
+    assert_eq!(outcome.desired_replicas, 4);
+    assert_eq!(
+        message_of(&outcome, ConditionType::AbleToScale),
+        "the HPA controller was able to update the target scale to 4"
+    );
+    assert_eq!(message_of(&outcome, ConditionType::ScalingActive), active);
+    assert_eq!(
+        outcome.rescale_reason,
+        "cpu resource utilization (percentage of request) above target"
+    );
+
+    let pods = cpu_pods(4, 1000, 15.0);
+    let outcome = hpa.reconcile(&config, &ReconcileInput::new(15.0, 4, 4, &pods));
+    assert_eq!(outcome.desired_replicas, 8);
+    assert_eq!(
+        message_of(&outcome, ConditionType::AbleToScale),
+        "the HPA controller was able to update the target scale to 8"
+    );
+    assert_eq!(message_of(&outcome, ConditionType::ScalingActive), active);
+
+    let pods = cpu_pods(8, 500, 30.0);
+    let outcome = hpa.reconcile(&config, &ReconcileInput::new(30.0, 8, 8, &pods));
+    assert!(!outcome.rescale);
+    assert_eq!(
+        reason_of(&outcome, ConditionType::AbleToScale),
+        Some("ReadyForNewScale")
+    );
+    assert_eq!(
+        message_of(&outcome, ConditionType::AbleToScale),
+        "recommended size matches current size"
+    );
+    assert_eq!(outcome.rescale_reason, "");
+    assert_eq!(outcome.conditions, hpa.conditions);
+}
