@@ -3,12 +3,16 @@
 //! Each agent is a documented policy over one workload's observation, features and prediction.
 //! Agents never act: they return proposals, and the referee chooses.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::action::{Action, AgentId, ExpectedEffect, PriorityClass, Proposal};
 use crate::features::{Feature, FeatureVector};
 use crate::predict::{Prediction, PredictionBasis};
 use crate::snapshot::{ClusterSnapshot, NodeObservation, WorkloadObservation};
+
+const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
 /// Knobs shared by the agents. Absent fields take their defaults when deserialized.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,6 +38,16 @@ pub struct PolicyConfig {
     /// Risk from which agent A scales up even when the upper forecast still fits the ready
     /// capacity at the target utilization, in [0, 1]. Default 0.5.
     pub risk_threshold: f64,
+    /// Share of the memory limit that the pods' summed working set may fill before agent A
+    /// adds replicas to spread it, in (0, 1]. Memory of in-flight work is spread over the
+    /// serving pods, so more replicas lower each pod's working set; unlike CPU, this holds
+    /// even when the nodes' CPU is saturated. Default 0.7.
+    pub memory_safe_utilization: f64,
+    /// How many times its mean over the last hour the working set must reach before agent A
+    /// sizes for memory, in [1, inf). A surge that arrives with load is spread by more pods;
+    /// a slow climb is more likely a leak, which more pods do not cure and agent C restarts.
+    /// Default 1.5.
+    pub memory_surge_factor: f64,
     /// Headroom agent B keeps above the larger of the upper forecast and the long-horizon
     /// peak before removing replicas. Default 0.25.
     pub scale_down_margin: f64,
@@ -60,6 +74,11 @@ pub struct PolicyConfig {
     pub node_idle_watts: f64,
     /// Steepness of the risk curve (see [`crate::predict::StatisticalForecaster`]). Default 8.
     pub risk_steepness: f64,
+    /// Whether agents A and B treat the CPU the Ready nodes can give this workload as a
+    /// ceiling on useful replicas: beyond the replicas whose CPU limits that CPU covers, a
+    /// new pod only shares cores the others already use. Default true. Turn it off when a
+    /// node autoscaler (Karpenter, the Cluster Autoscaler) launches nodes for Pending pods.
+    pub node_capacity_ceiling: bool,
     /// Working set over the memory limit from which agent C considers a restart, in (0, 1].
     /// Default 0.9.
     pub restart_memory_threshold: f64,
@@ -77,6 +96,8 @@ impl Default for PolicyConfig {
             scale_up_tolerance: 0.0,
             scale_up_utilization: None,
             risk_threshold: 0.5,
+            memory_safe_utilization: 0.7,
+            memory_surge_factor: 1.5,
             scale_down_margin: 0.25,
             consolidation_utilization: None,
             scale_down_min_fraction: 0.2,
@@ -86,6 +107,7 @@ impl Default for PolicyConfig {
             idle_watts_per_core: 10.0,
             node_idle_watts: 80.0,
             risk_steepness: 8.0,
+            node_capacity_ceiling: true,
             restart_memory_threshold: 0.9,
             restart_min_memory_trend: 0.01,
         }
@@ -132,6 +154,52 @@ impl WorkloadContext<'_> {
         // a replica.
         let replicas = (cores.max(0.0) / per_replica - 1e-9).ceil();
         replicas.clamp(1.0, f64::from(i32::MAX / 2)) as i32
+    }
+
+    /// Replicas whose CPU limits the Ready nodes can cover: the nodes' allocatable CPU minus
+    /// the requests of everything else bound to them, over the pod's CPU limit, rounded up.
+    /// `None` when the ceiling is turned off or no Ready node has CPU to give.
+    fn node_ceiling(&self) -> Option<i32> {
+        if !self.policy.node_capacity_ceiling {
+            return None;
+        }
+        let placement = self.workload.summary().placement;
+        let request = self.workload.cpu_request_milli;
+        let available: i64 = self
+            .snapshot
+            .nodes
+            .iter()
+            .filter(|node| node.ready)
+            .map(|node| {
+                (node.cpu_allocatable_milli - other_requests(node, &placement, request)).max(0)
+            })
+            .sum();
+        if available <= 0 {
+            return None;
+        }
+        let limit = self.limit_cores() * 1000.0;
+        let replicas = (available as f64 / limit - 1e-9).ceil().max(1.0);
+        Some(replicas.min(f64::from(i32::MAX / 2)) as i32)
+    }
+
+    /// Replicas whose memory limits hold `gib` of working set at `memory_safe_utilization`,
+    /// or `None` when the workload has no memory limit.
+    fn replicas_for_memory(&self, gib: f64) -> Option<i32> {
+        if self.workload.memory_limit_bytes <= 0 {
+            return None;
+        }
+        let per_replica = self.workload.memory_limit_bytes as f64 / GIB
+            * self.policy.memory_safe_utilization.clamp(0.01, 1.0);
+        let replicas = (gib.max(0.0) / per_replica - 1e-9).ceil();
+        Some(replicas.clamp(1.0, f64::from(i32::MAX / 2)) as i32)
+    }
+
+    /// The working set to plan for now, in GiB: the larger of the mean forecast and the
+    /// current summed working set.
+    fn memory_now_gib(&self) -> f64 {
+        self.prediction
+            .memory_mean_gib
+            .max(self.features.get(Feature::MemoryNow).unwrap_or(0.0))
     }
 
     /// Heuristic risk of the upper forecast if `replicas` were ready.
@@ -197,8 +265,17 @@ pub trait Agent {
 /// `scale_up_headroom` and the long-horizon peak, at `scale_up_utilization` of the request
 /// (the target utilization unless set). When demand is
 /// hidden by throttling or a breached SLO, the size is at least `saturation_growth` times
-/// `spec.replicas`. A proposes only sizes above `spec.replicas`, so pods that are still
-/// starting count as capacity on the way.
+/// `spec.replicas`. With `node_capacity_ceiling`, these CPU-driven sizes stop at the
+/// replicas whose CPU limits the Ready nodes can cover, since further pods would only share
+/// the same cores.
+///
+/// Memory: when the summed working set surges (at least `memory_surge_factor` times its
+/// hourly mean) beyond `memory_safe_utilization` of the Ready pods' memory limits, A also
+/// sizes for the working set plus `scale_up_headroom`; the node ceiling does not bound this
+/// size, because spreading in-flight work over more pods lowers each pod's working set.
+///
+/// A proposes only sizes above `spec.replicas`, so pods that are still starting count as
+/// capacity on the way.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SloGuard;
 
@@ -217,7 +294,18 @@ impl Agent for SloGuard {
         let tolerated = f64::from(ready) * (1.0 + policy.scale_up_tolerance.max(0.0));
         let short = f64::from(by_upper) > tolerated;
         let risky = prediction.risk >= policy.risk_threshold;
-        if !(short || risky || saturated) {
+        let memory_gib = context.memory_now_gib();
+        let surge = context
+            .features
+            .get(Feature::MemoryMean1h)
+            .is_some_and(|mean| memory_gib >= mean * policy.memory_surge_factor.max(1.0));
+        let by_memory_now = if surge {
+            context.replicas_for_memory(memory_gib).unwrap_or(0)
+        } else {
+            0
+        };
+        let memory_short = by_memory_now > ready;
+        if !(short || risky || saturated || memory_short) {
             return Vec::new();
         }
 
@@ -234,7 +322,19 @@ impl Agent for SloGuard {
         } else {
             0
         };
-        let needed = by_forecast.max(by_peak).max(by_saturation);
+        let by_memory = if memory_short {
+            context
+                .replicas_for_memory(memory_gib * (1.0 + policy.scale_up_headroom))
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        let wanted = by_forecast.max(by_peak).max(by_saturation);
+        // The node ceiling bounds CPU-driven sizes only: spreading memory needs pods, not
+        // cores.
+        let ceiling = context.node_ceiling();
+        let by_cpu = ceiling.map_or(wanted, |ceiling| wanted.min(ceiling));
+        let needed = by_cpu.max(by_memory);
         if needed <= spec {
             return Vec::new();
         }
@@ -260,6 +360,13 @@ impl Agent for SloGuard {
                 "usage is throttled or the SLO is breached, so demand is at least {by_saturation} replicas' worth"
             ));
         }
+        if memory_short {
+            triggers.push(format!(
+                "the working set surged to {memory_gib:.2} GiB, at least {:.1} times its hourly mean, and needs {by_memory_now} replicas at {:.0}% of the memory limit and {ready} are Ready",
+                policy.memory_surge_factor,
+                policy.memory_safe_utilization * 100.0
+            ));
+        }
         let mut reason = format!(
             "{}; sized {needed} replicas for the upper forecast plus {:.0}% headroom ({by_forecast})",
             triggers.join(", and "),
@@ -268,6 +375,17 @@ impl Agent for SloGuard {
         if let Some(peak) = prediction.cpu_peak_cores {
             reason.push_str(&format!(
                 " and the long-horizon peak {peak:.2} cores ({by_peak})"
+            ));
+        }
+        if by_cpu < wanted {
+            reason.push_str(&format!(
+                "; CPU sizing capped at {by_cpu}, the replicas whose CPU limits the Ready nodes can cover"
+            ));
+        }
+        if by_memory > by_cpu {
+            reason.push_str(&format!(
+                "; sized {by_memory} for the working set plus {:.0}% headroom",
+                policy.scale_up_headroom * 100.0
             ));
         }
         reason.push_str(&format!("; {spec} specified"));
@@ -291,7 +409,10 @@ impl Agent for SloGuard {
 /// peak is a high quantile of the whole horizon (a day by default), B consolidates only
 /// when demand has left that headroom for the whole horizon. B proposes the count when it
 /// frees at least `scale_down_min_fraction` of `spec.replicas` (and at least one), so that
-/// forecast wobbles do not flap replicas against agent A.
+/// forecast wobbles do not flap replicas against agent A. B never goes below the replicas
+/// that hold the day's highest working set (the `memory_max_24h` feature) plus the margin at
+/// `memory_safe_utilization` of the memory limit. With `node_capacity_ceiling`, B also
+/// removes replicas above the node ceiling (see agent A), which add no CPU.
 ///
 /// Node preference: when removing all of this workload's pods from one or more nodes lands
 /// between the planned count and the count without the margin, B proposes that count, so
@@ -318,8 +439,26 @@ impl Agent for Efficiency {
         let utilization = policy
             .consolidation_utilization
             .unwrap_or(policy.target_utilization);
-        let target = context.replicas_at(planned * (1.0 + policy.scale_down_margin), utilization);
-        let floor = context.replicas_at(planned, utilization);
+        let planned_target =
+            context.replicas_at(planned * (1.0 + policy.scale_down_margin), utilization);
+        let ceiling = context
+            .node_ceiling()
+            .filter(|ceiling| *ceiling < planned_target);
+        // Memory: keep room for the day's highest working set, as the CPU plan keeps room
+        // for the long-horizon peak.
+        let memory_plan = context
+            .memory_now_gib()
+            .max(context.features.get(Feature::MemoryMax24h).unwrap_or(0.0));
+        let by_memory = context
+            .replicas_for_memory(memory_plan * (1.0 + policy.scale_down_margin))
+            .unwrap_or(0);
+        let memory_floor = context.replicas_for_memory(memory_plan).unwrap_or(0);
+        let by_cpu = ceiling.unwrap_or(planned_target);
+        let target = by_cpu.max(by_memory);
+        let floor = context
+            .replicas_at(planned, utilization)
+            .min(by_cpu)
+            .max(memory_floor);
         let min_freed = ((f64::from(spec) * policy.scale_down_min_fraction).ceil() as i32).max(1);
         if spec - target < min_freed {
             return Vec::new();
@@ -328,11 +467,23 @@ impl Agent for Efficiency {
         let (target, freed_nodes) = prefer_node_freeing(context, target, floor);
         let mut effect = context.effect(target);
         let mut reason = format!(
-            "the larger of the upper forecast {:.2} cores and the long-horizon peak {peak:.2} cores, with {:.0}% margin, needs {target} replicas at {:.0}% of the request; {spec} specified",
+            "the larger of the upper forecast {:.2} cores and the long-horizon peak {peak:.2} cores, with {:.0}% margin, needs {planned_target} replicas at {:.0}% of the request; {spec} specified",
             context.prediction.cpu_upper_cores,
             policy.scale_down_margin * 100.0,
             utilization * 100.0,
         );
+        if by_memory > by_cpu {
+            reason.push_str(&format!(
+                "; the day's highest working set, {memory_plan:.2} GiB with {:.0}% margin, needs {by_memory} replicas at {:.0}% of the memory limit",
+                policy.scale_down_margin * 100.0,
+                policy.memory_safe_utilization * 100.0
+            ));
+        }
+        if let Some(ceiling) = ceiling {
+            reason.push_str(&format!(
+                "; only {ceiling} replicas' CPU limits fit in the Ready nodes' CPU, so replicas above that share cores and add no capacity"
+            ));
+        }
         if !freed_nodes.is_empty() {
             effect.watts -= policy.node_idle_watts * freed_nodes.len() as f64;
             reason.push_str(&format!(
@@ -352,6 +503,12 @@ impl Agent for Efficiency {
     }
 }
 
+/// CPU requests on `node` of everything but this workload's pods (background included), in
+/// millicores.
+fn other_requests(node: &NodeObservation, placement: &BTreeMap<String, u32>, request: i64) -> i64 {
+    node.cpu_requested_milli - i64::from(placement.get(&node.name).copied().unwrap_or(0)) * request
+}
+
 /// Picks a removal that can empty whole nodes, when one fits between the planned target and
 /// the floor without margin. Nodes are emptied in ascending order of this workload's pods on
 /// them. A node counts only when its other requests are no more than the smallest any node
@@ -361,10 +518,7 @@ fn prefer_node_freeing(context: &WorkloadContext, target: i32, floor: i32) -> (i
     let spec = context.workload.spec_replicas;
     let request = context.workload.cpu_request_milli;
     let placement = context.workload.summary().placement;
-    let others = |node: &NodeObservation| {
-        node.cpu_requested_milli
-            - i64::from(placement.get(&node.name).copied().unwrap_or(0)) * request
-    };
+    let others = |node: &NodeObservation| other_requests(node, &placement, request);
     let background = context.snapshot.nodes.iter().map(others).min().unwrap_or(0);
     let mut nodes: Vec<(u32, &str)> = context
         .snapshot

@@ -200,11 +200,10 @@ pub struct PeakConfig {
     pub horizon_s: f64,
     /// Quantile of the window means taken as the peak, in [0, 1]. Default 0.99.
     ///
-    /// NOTE: on the shipped 29-day Borg trace (seed 1, `arbiter compare`) this default keeps
-    /// `spec.replicas` near `max_replicas` (56.7 of 60 on average). Agent B never consolidates
-    /// below this peak plus its 25% margin, which on that job asks for more than 60 replicas
-    /// about 55% of the time, and a scale-down waits 6 hours after any scale. The result is
-    /// few actions and fewer SLO-miss minutes than the HPA at about 3.3 times its core-hours.
+    /// NOTE: on the shipped 29-day Borg trace (`arbiter compare` defaults) this peak plus
+    /// agent B's 25% margin asks for more replicas than the 5 nodes can give CPU to, so
+    /// `spec.replicas` never drops below that node ceiling (38) after the first hour. A lower
+    /// quantile saves core-hours only where bursts come less often than daily.
     pub quantile: f64,
     /// Completed windows needed before a peak is reported. Default 72 (six hours).
     pub min_windows: usize,

@@ -29,15 +29,38 @@ fn propose(
     features: &FeatureVector,
     prediction: &Prediction,
 ) -> Vec<arbiter_core::action::Proposal> {
-    let policy = PolicyConfig::default();
+    propose_with(
+        agent,
+        snapshot,
+        features,
+        prediction,
+        &PolicyConfig::default(),
+    )
+}
+
+fn propose_with(
+    agent: &dyn Agent,
+    snapshot: &ClusterSnapshot,
+    features: &FeatureVector,
+    prediction: &Prediction,
+    policy: &PolicyConfig,
+) -> Vec<arbiter_core::action::Proposal> {
     let context = WorkloadContext {
         snapshot,
         workload: &snapshot.workloads[0],
         features,
         prediction,
-        policy: &policy,
+        policy,
     };
     agent.propose(&context)
+}
+
+/// Features with the summed working set now and its hourly mean, in GiB.
+fn memory_features(now_gib: f64, mean_1h_gib: f64) -> FeatureVector {
+    let mut features = FeatureVector::default();
+    features.values[Feature::MemoryNow as usize] = Some(now_gib);
+    features.values[Feature::MemoryMean1h as usize] = Some(mean_1h_gib);
+    features
 }
 
 fn scale_to(action: &Action) -> i32 {
@@ -317,5 +340,126 @@ fn reliability_lifts_cap_when_pods_fit() {
             workload: "arbiter-exercise/web".to_owned(),
             cap_cores: None
         }
+    );
+}
+
+// Two nodes of 8 cores with 0.5 core of background each leave 15 cores: the CPU limits of
+// 15 one-core replicas.
+
+#[test]
+fn slo_guard_stops_at_node_ceiling() {
+    let cluster = snapshot(0.0, 2, &[WorkloadSpec::new("web", 10, 3.0)]);
+    let prediction = prediction(5.0, 7.0, None, 0.1);
+    let proposals = propose(&SloGuard, &cluster, &FeatureVector::default(), &prediction);
+    assert_eq!(
+        scale_to(&proposals[0].action),
+        15,
+        "{}",
+        proposals[0].reason
+    );
+    assert!(
+        proposals[0].reason.contains("capped at 15"),
+        "{}",
+        proposals[0].reason
+    );
+
+    let without = PolicyConfig {
+        node_capacity_ceiling: false,
+        ..PolicyConfig::default()
+    };
+    let proposals = propose_with(
+        &SloGuard,
+        &cluster,
+        &FeatureVector::default(),
+        &prediction,
+        &without,
+    );
+    assert_eq!(
+        scale_to(&proposals[0].action),
+        25,
+        "sized by the forecast alone"
+    );
+}
+
+#[test]
+fn slo_guard_proposes_nothing_at_node_ceiling() {
+    let cluster = snapshot(0.0, 2, &[WorkloadSpec::new("web", 15, 10.0)]);
+    let prediction = prediction(10.0, 12.0, None, 0.1);
+    let proposals = propose(&SloGuard, &cluster, &FeatureVector::default(), &prediction);
+    assert!(proposals.is_empty(), "{proposals:?}");
+}
+
+#[test]
+fn efficiency_removes_replicas_above_node_ceiling() {
+    let cluster = snapshot(0.0, 2, &[WorkloadSpec::new("web", 30, 10.0)]);
+    let prediction = prediction(10.0, 10.0, Some(10.0), 0.1);
+    let proposals = propose(
+        &Efficiency,
+        &cluster,
+        &FeatureVector::default(),
+        &prediction,
+    );
+    assert_eq!(proposals.len(), 1);
+    assert_eq!(
+        scale_to(&proposals[0].action),
+        15,
+        "{}",
+        proposals[0].reason
+    );
+    assert!(
+        proposals[0].reason.contains("add no capacity"),
+        "{}",
+        proposals[0].reason
+    );
+}
+
+#[test]
+fn slo_guard_spreads_memory_surge_beyond_node_ceiling() {
+    let cluster = snapshot(0.0, 2, &[WorkloadSpec::new("web", 10, 1.0)]);
+    let prediction = prediction(1.0, 1.0, None, 0.0);
+    // 9.1 GiB at 0.7 GiB per replica needs 13; with 25% headroom 11.375 GiB needs 17, beyond
+    // the CPU ceiling of 15.
+    let proposals = propose(&SloGuard, &cluster, &memory_features(9.1, 3.0), &prediction);
+    assert_eq!(proposals.len(), 1);
+    assert_eq!(
+        scale_to(&proposals[0].action),
+        17,
+        "{}",
+        proposals[0].reason
+    );
+    assert!(
+        proposals[0].reason.contains("working set surged"),
+        "{}",
+        proposals[0].reason
+    );
+}
+
+#[test]
+fn slo_guard_leaves_slow_memory_climb_to_reliability() {
+    let cluster = snapshot(0.0, 2, &[WorkloadSpec::new("web", 10, 1.0)]);
+    let prediction = prediction(1.0, 1.0, None, 0.0);
+    let proposals = propose(&SloGuard, &cluster, &memory_features(9.1, 8.0), &prediction);
+    assert!(proposals.is_empty(), "{proposals:?}");
+}
+
+#[test]
+fn efficiency_keeps_room_for_days_working_set() {
+    let cluster = snapshot(0.0, 5, &[WorkloadSpec::new("web", 40, 1.0)]);
+    let prediction = prediction(1.0, 1.0, Some(1.0), 0.0);
+    let mut features = memory_features(8.0, 8.0);
+    features.values[Feature::MemoryMax24h as usize] = Some(14.0);
+    let proposals = propose(&Efficiency, &cluster, &features, &prediction);
+    // 14 GiB at 0.7 GiB per replica needs 20 replicas and 25 with the 25% margin; emptying
+    // two nodes of 8 pods each lands on 24, between the two.
+    assert_eq!(
+        scale_to(&proposals[0].action),
+        24,
+        "{}",
+        proposals[0].reason
+    );
+    assert!(
+        proposals[0].reason.contains("highest working set"),
+        "{}",
+        proposals[0].reason
     );
 }

@@ -79,6 +79,8 @@ impl ExperimentConfig {
         controller.policy.idle_watts_per_core =
             cluster.power.effective_idle_w() / (cluster.nodes.cpu_milli as f64 / 1000.0);
         controller.policy.node_idle_watts = cluster.power.effective_idle_w();
+        // With a provisioner, Pending pods bring new nodes, so the Ready nodes are no ceiling.
+        controller.policy.node_capacity_ceiling = cluster.provisioner.is_none();
         controller.referee.min_replicas = cluster.workload.min_replicas;
         controller.referee.max_replicas = cluster.workload.max_replicas;
         controller.referee.allowed_namespaces = vec![cluster.workload.namespace.clone()];

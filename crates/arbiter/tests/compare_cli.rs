@@ -329,3 +329,55 @@ fn check_vectors_reports_failure() {
     );
     assert!(text.trim_end().ends_with("151 passed, 1 failed"), "{text}");
 }
+
+#[test]
+fn controller_overrides_reach_report() {
+    let dir = scratch_dir("controller-overrides");
+    let config = dir.join("controller.toml");
+    std::fs::write(
+        &config,
+        "[peak]\nquantile = 0.95\n\n[policy]\nnode_capacity_ceiling = false\n",
+    )
+    .expect("write controller configuration");
+    let json = dir.join("report.json");
+    let output = arbiter(&[
+        "compare",
+        "--days",
+        "0.5",
+        "--quiet",
+        "--no-store",
+        "--controller",
+        config.to_str().expect("utf-8 path"),
+        "--json",
+        json.to_str().expect("utf-8 path"),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("json written")).expect("json");
+    let controller = &report["configuration"]["controller"];
+    assert_eq!(controller["peak"]["quantile"], 0.95);
+    assert_eq!(controller["policy"]["node_capacity_ceiling"], false);
+    // Settings the file leaves out keep the values the experiment ties to its cluster.
+    assert_eq!(controller["policy"]["slo_p95_ms"], 200.0);
+    assert_eq!(controller["referee"]["max_replicas"], 60);
+}
+
+#[test]
+fn controller_unknown_key_is_rejected() {
+    let dir = scratch_dir("controller-unknown");
+    let config = dir.join("controller.toml");
+    std::fs::write(&config, "[policy]\ntarget_utilisation = 0.5\n").expect("write");
+    let output = arbiter(&[
+        "compare",
+        "--days",
+        "0.5",
+        "--quiet",
+        "--no-store",
+        "--controller",
+        config.to_str().expect("utf-8 path"),
+    ]);
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(message.contains("policy.target_utilisation"), "{message}");
+    assert!(message.contains("controller.toml"), "{message}");
+}

@@ -276,9 +276,11 @@ pub fn run_scenario(
 }
 
 /// Returns the test scenario's controller configuration: the defaults with the test
-/// namespace in scope.
+/// namespace in scope and no node ceiling, because a [`MiniCluster`] serves one core per
+/// Ready pod whatever its nodes, as a cluster with a node autoscaler would.
 pub fn scenario_config() -> arbiter_core::controller::ControllerConfig {
     let mut config = arbiter_core::controller::ControllerConfig::default();
     config.referee.allowed_namespaces = vec![NAMESPACE.to_owned()];
+    config.policy.node_capacity_ceiling = false;
     config
 }

@@ -11,7 +11,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use arbiter_core::controller::ControllerMode;
+use arbiter_core::controller::{ControllerConfig, ControllerMode};
 use arbiter_core::predict::Predictor;
 use arbiter_core::referee::Decision;
 use arbiter_core::series::{SpikePolicy, UsageUnit};
@@ -66,6 +66,11 @@ pub struct CompareArgs {
     /// layer; without it the controller uses its statistical forecast.
     #[arg(long, value_name = "DIR")]
     pub models: Option<PathBuf>,
+    /// Overrides of Arbiter's controller configuration, as TOML (`.toml`) or JSON: any subset
+    /// of the `configuration.controller` object that `--json` writes, for example
+    /// `[peak]` with `quantile = 1.0`. Unknown keys are an error.
+    #[arg(long, value_name = "FILE")]
+    pub controller: Option<PathBuf>,
     /// Run Arbiter in shadow mode: the HPA scales both clusters, and Arbiter only records what
     /// it would have done (its decisions carry the execution status `dry_run`).
     #[arg(long)]
@@ -248,6 +253,9 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     let mut config = ExperimentConfig::with_seed(args.seed);
     config.days = args.days;
     config.demand.cores_per_unit = args.cores_per_unit;
+    if let Some(path) = &args.controller {
+        config.controller = overlay_controller_config(&config.controller, path)?;
+    }
     if args.shadow {
         config.controller.mode = ControllerMode::Shadow;
     }
@@ -689,4 +697,76 @@ fn plural(count: usize, noun: &str) -> String {
     } else {
         format!("{count} {noun}s")
     }
+}
+
+/// Applies the overrides in the TOML or JSON file at `path` to `base` and validates the
+/// result. Every key of the file must name a field of the configuration, so that a misspelt
+/// knob is an error rather than silently ignored.
+pub fn overlay_controller_config(
+    base: &ControllerConfig,
+    path: &Path,
+) -> anyhow::Result<ControllerConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("failed to read controller configuration {}", path.display()))?;
+    let is_toml = path
+        .extension()
+        .is_some_and(|extension| extension.eq_ignore_ascii_case("toml"));
+    let overrides: serde_json::Value = if is_toml {
+        toml::from_str(&text).with_context(|| {
+            format!(
+                "invalid TOML in controller configuration {}",
+                path.display()
+            )
+        })?
+    } else {
+        serde_json::from_str(&text).with_context(|| {
+            format!(
+                "invalid JSON in controller configuration {}",
+                path.display()
+            )
+        })?
+    };
+    let mut merged =
+        serde_json::to_value(base).context("failed to encode the controller configuration")?;
+    merge_known(&mut merged, &overrides, "").with_context(|| {
+        format!(
+            "invalid controller configuration {}; keys must be fields of the \
+             `configuration.controller` object that `arbiter compare --json` writes",
+            path.display()
+        )
+    })?;
+    let config: ControllerConfig = serde_json::from_value(merged)
+        .with_context(|| format!("invalid controller configuration {}", path.display()))?;
+    config
+        .referee
+        .validate()
+        .with_context(|| format!("invalid referee settings in {}", path.display()))?;
+    Ok(config)
+}
+
+/// Copies `overrides` into `target` key by key, refusing keys that `target` lacks.
+fn merge_known(
+    target: &mut serde_json::Value,
+    overrides: &serde_json::Value,
+    prefix: &str,
+) -> anyhow::Result<()> {
+    let serde_json::Value::Object(fields) = overrides else {
+        bail!("expected a table of settings, found {overrides}");
+    };
+    for (key, value) in fields {
+        let name = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        let Some(slot) = target.get_mut(key) else {
+            bail!("unknown setting `{name}`");
+        };
+        if slot.is_object() && value.is_object() {
+            merge_known(slot, value, &name)?;
+        } else {
+            *slot = value.clone();
+        }
+    }
+    Ok(())
 }
