@@ -53,6 +53,11 @@ pub struct LiveArgs {
         default_value = "arbiter-exercise"
     )]
     pub namespaces: Vec<String>,
+    /// Overrides of the controller's settings, as TOML (`.toml`) or JSON, with the keys of
+    /// `arbiter compare --controller`. With a node autoscaler in the cluster, set
+    /// `node_capacity_ceiling = false` under `[policy]`.
+    #[arg(long, value_name = "FILE")]
+    pub controller: Option<PathBuf>,
     /// Time allowed for one API request, in seconds.
     #[arg(long, default_value = "10", value_name = "SECONDS", value_parser = parse_seconds)]
     pub request_timeout: f64,
@@ -78,6 +83,12 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_async(args: LiveArgs) -> anyhow::Result<ExitCode> {
+    // Read the settings first, so that a bad file fails before any cluster is contacted.
+    let mut controller = ExperimentConfig::with_seed(1).controller;
+    controller.referee.allowed_namespaces = args.namespaces.clone();
+    if let Some(path) = &args.controller {
+        controller = super::compare::overlay_controller_config(&controller, path)?;
+    }
     let policy = RetryPolicy {
         timeout: Duration::from_secs_f64(args.request_timeout),
         ..RetryPolicy::default()
@@ -89,8 +100,6 @@ async fn run_async(args: LiveArgs) -> anyhow::Result<ExitCode> {
         .context("pass --kubeconfig, or --experimental with --baseline")?;
     let experimental = ApiClient::from_kubeconfig(&experimental_path, policy.clone()).await?;
 
-    let mut controller = ExperimentConfig::with_seed(1).controller;
-    controller.referee.allowed_namespaces = args.namespaces.clone();
     let observer = |api: ApiClient, cluster: &str| {
         KubeObserver::new(
             api,
