@@ -381,3 +381,46 @@ fn controller_unknown_key_is_rejected() {
     assert!(message.contains("policy.target_utilisation"), "{message}");
     assert!(message.contains("controller.toml"), "{message}");
 }
+
+#[test]
+fn provisioner_flag_and_cluster_file() {
+    let dir = scratch_dir("provisioner");
+    let config = dir.join("cluster.toml");
+    std::fs::write(
+        &config,
+        "[nodes]\ncount = 2\n\n[provisioner]\nlaunch_delay_s = 90.0\n",
+    )
+    .expect("write cluster configuration");
+    let json = dir.join("report.json");
+    let output = arbiter(&[
+        "compare",
+        "--days",
+        "0.25",
+        "--quiet",
+        "--no-store",
+        "--provisioner",
+        "--cluster",
+        config.to_str().expect("utf-8 path"),
+        "--json",
+        json.to_str().expect("utf-8 path"),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("json written")).expect("json");
+    let configuration = &report["configuration"];
+    assert_eq!(configuration["cluster"]["nodes"]["count"], 2);
+    assert_eq!(
+        configuration["cluster"]["provisioner"]["launch_delay_s"],
+        90.0
+    );
+    // Settings the file leaves out keep the provisioner's defaults.
+    assert_eq!(
+        configuration["cluster"]["provisioner"]["repair_after_s"],
+        600.0
+    );
+    // Pending pods bring nodes, so the Ready nodes are no ceiling for the controller.
+    assert_eq!(
+        configuration["controller"]["policy"]["node_capacity_ceiling"],
+        false
+    );
+}

@@ -17,6 +17,7 @@ use arbiter_core::referee::Decision;
 use arbiter_core::series::{SpikePolicy, UsageUnit};
 use arbiter_model::ModelPredictor;
 use arbiter_sim::cluster::ClusterTick;
+use arbiter_sim::config::{ClusterConfig, ProvisionerConfig};
 use arbiter_sim::experiment::{
     ClusterFigures, ExperimentConfig, ExperimentObserver, ExperimentReport, FigureKind,
     deployment_names, run_experiment_with_predictor,
@@ -66,6 +67,16 @@ pub struct CompareArgs {
     /// layer; without it the controller uses its statistical forecast.
     #[arg(long, value_name = "DIR")]
     pub models: Option<PathBuf>,
+    /// Overrides of both simulated clusters' configuration, as TOML (`.toml`) or JSON: any
+    /// subset of the `configuration.cluster` object that `--json` writes, for example
+    /// `[nodes]` with `count = 8`. A `[provisioner]` table turns the node provisioner on.
+    #[arg(long, value_name = "FILE")]
+    pub cluster: Option<PathBuf>,
+    /// Give both clusters one static node and the Karpenter-like node provisioner with its
+    /// default settings, so that nodes follow pending pods and node-hours differ between the
+    /// clusters. `--cluster` may change both.
+    #[arg(long)]
+    pub provisioner: bool,
     /// Overrides of Arbiter's controller configuration, as TOML (`.toml`) or JSON: any subset
     /// of the `configuration.controller` object that `--json` writes, for example
     /// `[peak]` with `quantile = 1.0`. Unknown keys are an error.
@@ -250,7 +261,18 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         .map(|one| one.format.clone())
         .unwrap_or_default();
 
-    let mut config = ExperimentConfig::with_seed(args.seed);
+    let mut cluster = ExperimentConfig::with_seed(args.seed).cluster;
+    if args.provisioner {
+        // One static node stays for the first pods, and the provisioner launches the rest.
+        cluster.nodes.count = 1;
+        cluster.provisioner = Some(ProvisionerConfig::default());
+    }
+    if let Some(path) = &args.cluster {
+        cluster = overlay_cluster_config(&cluster, path)?;
+    }
+    // The controller's knobs tied to the cluster (the SLO, the replica range, the node
+    // ceiling) follow the overrides.
+    let mut config = ExperimentConfig::for_cluster(args.seed, cluster);
     config.days = args.days;
     config.demand.cores_per_unit = args.cores_per_unit;
     if let Some(path) = &args.controller {
@@ -706,42 +728,66 @@ pub fn overlay_controller_config(
     base: &ControllerConfig,
     path: &Path,
 ) -> anyhow::Result<ControllerConfig> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("failed to read controller configuration {}", path.display()))?;
-    let is_toml = path
-        .extension()
-        .is_some_and(|extension| extension.eq_ignore_ascii_case("toml"));
-    let overrides: serde_json::Value = if is_toml {
-        toml::from_str(&text).with_context(|| {
-            format!(
-                "invalid TOML in controller configuration {}",
-                path.display()
-            )
-        })?
-    } else {
-        serde_json::from_str(&text).with_context(|| {
-            format!(
-                "invalid JSON in controller configuration {}",
-                path.display()
-            )
-        })?
-    };
-    let mut merged =
-        serde_json::to_value(base).context("failed to encode the controller configuration")?;
-    merge_known(&mut merged, &overrides, "").with_context(|| {
-        format!(
-            "invalid controller configuration {}; keys must be fields of the \
-             `configuration.controller` object that `arbiter compare --json` writes",
-            path.display()
-        )
-    })?;
-    let config: ControllerConfig = serde_json::from_value(merged)
-        .with_context(|| format!("invalid controller configuration {}", path.display()))?;
+    let overrides = read_overrides(path, "controller")?;
+    let config: ControllerConfig = overlay(base, &overrides, path, "controller")?;
     config
         .referee
         .validate()
         .with_context(|| format!("invalid referee settings in {}", path.display()))?;
     Ok(config)
+}
+
+/// Applies the overrides in the TOML or JSON file at `path` to the simulated clusters'
+/// configuration. A `provisioner` table turns the node provisioner on, starting from its
+/// defaults.
+pub fn overlay_cluster_config(base: &ClusterConfig, path: &Path) -> anyhow::Result<ClusterConfig> {
+    let overrides = read_overrides(path, "cluster")?;
+    let mut base = base.clone();
+    if overrides
+        .get("provisioner")
+        .is_some_and(|value| value.is_object())
+    {
+        base.provisioner
+            .get_or_insert_with(ProvisionerConfig::default);
+    }
+    overlay(&base, &overrides, path, "cluster")
+}
+
+/// Reads a TOML (`.toml`) or JSON file of settings as a JSON value.
+fn read_overrides(path: &Path, section: &str) -> anyhow::Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("failed to read {section} configuration {}", path.display()))?;
+    let is_toml = path
+        .extension()
+        .is_some_and(|extension| extension.eq_ignore_ascii_case("toml"));
+    if is_toml {
+        toml::from_str(&text)
+            .with_context(|| format!("invalid TOML in {section} configuration {}", path.display()))
+    } else {
+        serde_json::from_str(&text)
+            .with_context(|| format!("invalid JSON in {section} configuration {}", path.display()))
+    }
+}
+
+/// Merges `overrides` into the encoded `base` and decodes the result. `section` names the
+/// `configuration` object of the `--json` report that has the same keys.
+fn overlay<T: Serialize + serde::de::DeserializeOwned>(
+    base: &T,
+    overrides: &serde_json::Value,
+    path: &Path,
+    section: &str,
+) -> anyhow::Result<T> {
+    let mut merged = serde_json::to_value(base)
+        .with_context(|| format!("failed to encode the {section} configuration"))?;
+    merge_known(&mut merged, overrides, "").with_context(|| {
+        format!(
+            "invalid {section} configuration {}; keys must be fields of the \
+             `configuration.{section}` object that `arbiter compare --json` writes",
+            path.display()
+        )
+    })?;
+    serde_json::from_value(merged)
+        .with_context(|| format!("invalid {section} configuration {}", path.display()))
 }
 
 /// Copies `overrides` into `target` key by key, refusing keys that `target` lacks.
