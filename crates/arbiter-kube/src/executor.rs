@@ -105,6 +105,19 @@ fn rejected(
     }
 }
 
+/// Percent-encodes a query parameter value, leaving only unreserved characters as they are.
+fn encode_query_value(value: &str) -> String {
+    let mut encoded = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
 fn split_key(workload: &str) -> Option<(&str, &str)> {
     workload
         .split_once('/')
@@ -135,14 +148,17 @@ impl KubeExecutor {
         self.now_unix.map(format_rfc3339)
     }
 
-    /// Applies a controller action: a scale within bounds; nothing for `Noop` and `Hold`.
+    /// Applies a controller action: a scale within bounds, a rollout restart, or a load cap on
+    /// the workload's load generator; nothing for `Noop` and `Hold`.
     pub async fn execute(&self, action: &Action) -> ExecutionRecord {
         #[allow(unreachable_patterns)]
         match action {
             Action::Scale { workload, from, to } => self.scale(workload, *from, *to).await,
             Action::RolloutRestart { workload } => self.restart(workload).await,
-            // NOTE: a CapLoad names the loaded workload, not its generator Deployment, and the
-            // executor does not yet look the generator up; `cap_load` takes the generator key.
+            Action::CapLoad {
+                workload,
+                cap_cores,
+            } => self.cap_workload_load(workload, *cap_cores).await,
             Action::Noop | Action::Hold { .. } => ExecutionRecord {
                 status: ExecutionStatus::Noop,
                 operations: Vec::new(),
@@ -363,6 +379,82 @@ impl KubeExecutor {
             "Arbiter restarted the pods",
         )
         .await
+    }
+
+    /// Caps the load offered to `workload` (a `namespace/name` key) by finding its load
+    /// generator, the one Deployment in the same namespace whose [`LOAD_TARGET_LABEL`] names
+    /// it, and capping that generator as [`KubeExecutor::cap_load`] does. No generator, or
+    /// more than one, is rejected: a cap in cores cannot be split between generators.
+    pub async fn cap_workload_load(
+        &self,
+        workload: &str,
+        cap_cores: Option<f64>,
+    ) -> ExecutionRecord {
+        let mut operations = Vec::new();
+        let Some((namespace, name)) = split_key(workload) else {
+            return ExecutionRecord {
+                status: ExecutionStatus::NoTargets,
+                operations: vec![rejected(
+                    format!("cap the load of {workload}"),
+                    String::new(),
+                    "",
+                    String::new(),
+                    None,
+                    &format!("workload `{workload}` is not a namespace/name key"),
+                )],
+            };
+        };
+        let selector = format!("{LOAD_TARGET_LABEL}={name}");
+        let call = Call::get(
+            format!("find the load generator of deployment {workload}"),
+            format!("kubectl -n {namespace} get deployments -l {selector} -o json"),
+            format!(
+                "/apis/apps/v1/namespaces/{namespace}/deployments?labelSelector={}",
+                encode_query_value(&selector)
+            ),
+        );
+        let body = match self.api.send(&call, &mut operations).await {
+            Outcome::Success { body, .. } => body,
+            Outcome::Failure { .. } => {
+                return ExecutionRecord {
+                    status: ExecutionStatus::Error,
+                    operations,
+                };
+            }
+        };
+        let generators: Vec<String> = body["items"]
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|item| item["metadata"]["name"].as_str())
+                    .map(|generator| format!("{namespace}/{generator}"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let [generator] = generators.as_slice() else {
+            let reason = if generators.is_empty() {
+                format!(
+                    "no deployment in {namespace} carries {selector}, so deployment {workload} has no load generator to cap"
+                )
+            } else {
+                format!(
+                    "deployments {} all carry {selector}; a cap in cores cannot be split between them",
+                    generators.join(", ")
+                )
+            };
+            if let Some(last) = operations.last_mut() {
+                last.response = format!("{}; rejected: {reason}", last.response);
+            }
+            return ExecutionRecord {
+                status: ExecutionStatus::NoTargets,
+                operations,
+            };
+        };
+        let mut record = self.cap_load(generator, cap_cores).await;
+        operations.append(&mut record.operations);
+        record.operations = operations;
+        record
     }
 
     /// Caps the demand of the load generator Deployment `generator` (a `namespace/name` key of

@@ -356,6 +356,107 @@ async fn cap_load_patches_generator_annotation() {
     assert_eq!(record.status, ExecutionStatus::Executed);
 }
 
+/// The list request that looks up the load generator of `lab/web`, answered with `items`.
+fn generator_list(items: Vec<Value>) -> Expected {
+    Expected {
+        method: "GET",
+        path:
+            "/apis/apps/v1/namespaces/lab/deployments?labelSelector=arbiter.dev%2Fload-target%3Dweb"
+                .to_owned(),
+        content_type: None,
+        body: None,
+        status: 200,
+        reply: json!({ "apiVersion": "apps/v1", "kind": "DeploymentList", "items": items }),
+    }
+}
+
+#[tokio::test]
+async fn cap_action_finds_workload_generator() {
+    let (executor, handle) = executor(true);
+    let mut labels = exercise_labels("web-load");
+    labels["arbiter.dev/load-target"] = json!("web");
+    let server = tokio::spawn(serve(
+        handle,
+        vec![
+            generator_list(vec![deployment("web-load", 1, labels.clone())]),
+            get("web-load", 1, labels),
+            Expected {
+                method: "PATCH",
+                path: "/apis/apps/v1/namespaces/lab/deployments/web-load".to_owned(),
+                content_type: Some("application/merge-patch+json"),
+                body: Some(
+                    json!({ "spec": { "template": { "metadata": { "annotations": { "arbiter.dev/load-cap-cores": "3" } } } } }),
+                ),
+                status: 200,
+                reply: deployment("web-load", 1, exercise_labels("web-load")),
+            },
+            event(
+                "web-load",
+                "LoadCapped",
+                "cap load generator lab/web-load at 3 cores",
+            ),
+        ],
+    ));
+    let action = Action::CapLoad {
+        workload: "lab/web".to_owned(),
+        cap_cores: Some(3.0),
+    };
+    let record = executor.execute(&action).await;
+    server.await.expect("mock server");
+    assert_eq!(record.status, ExecutionStatus::Executed);
+    assert_eq!(
+        record.operations[0].kubectl,
+        "kubectl -n lab get deployments -l arbiter.dev/load-target=web -o json"
+    );
+}
+
+#[tokio::test]
+async fn cap_action_without_generator_rejected() {
+    let (executor, handle) = executor(true);
+    let server = tokio::spawn(serve(handle, vec![generator_list(Vec::new())]));
+    let action = Action::CapLoad {
+        workload: "lab/web".to_owned(),
+        cap_cores: Some(3.0),
+    };
+    let record = executor.execute(&action).await;
+    server.await.expect("mock server");
+    assert_eq!(record.status, ExecutionStatus::NoTargets);
+    assert_eq!(record.operations.len(), 1);
+    assert!(
+        record.operations[0]
+            .response
+            .contains("has no load generator to cap"),
+        "{}",
+        record.operations[0].response
+    );
+}
+
+#[tokio::test]
+async fn cap_action_with_two_generators_rejected() {
+    let (executor, handle) = executor(true);
+    let mut labels = exercise_labels("web-load");
+    labels["arbiter.dev/load-target"] = json!("web");
+    let server = tokio::spawn(serve(
+        handle,
+        vec![generator_list(vec![
+            deployment("web-load", 1, labels.clone()),
+            deployment("web-load-2", 1, labels),
+        ])],
+    ));
+    let action = Action::CapLoad {
+        workload: "lab/web".to_owned(),
+        cap_cores: None,
+    };
+    let record = executor.execute(&action).await;
+    server.await.expect("mock server");
+    assert_eq!(record.status, ExecutionStatus::NoTargets);
+    assert!(
+        record.operations[0].response.contains("cannot be split"),
+        "{}",
+        record.operations[0].response
+    );
+}
+
 #[tokio::test]
 async fn cap_load_rejects_a_workload() {
     let (executor, handle) = executor(true);

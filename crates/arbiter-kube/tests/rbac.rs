@@ -99,8 +99,12 @@ async fn role_grants_exactly_the_calls_made() {
     let workload = server.snapshot().workloads[0].key();
     for record in [
         executor.restart(&workload).await,
+        // The executor finds the load generator by its label, as the live loop's cap does.
         executor
-            .cap_load(&format!("{workload}-load"), Some(1.5))
+            .execute(&arbiter_core::action::Action::CapLoad {
+                workload: workload.clone(),
+                cap_cores: Some(1.5),
+            })
             .await,
     ] {
         assert_eq!(
