@@ -153,3 +153,40 @@ async fn observer_matches_simulator_snapshot() {
     assert_eq!(observation.snapshot.missing, expected.missing);
     assert_eq!(observation.snapshot.nodes.len(), expected.nodes.len());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn served_restart_replaces_pods() {
+    let server = common::start("experimental", false, 40).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let api = common::client(&server, dir.path(), "restart", common::fast_policy()).await;
+    let controller = common::config("experimental", false).experiment.controller;
+    let executor = arbiter_kube::executor::KubeExecutor::new(
+        api,
+        arbiter_kube::executor::ExecutorConfig::from_referee(&controller.referee, true),
+    );
+    let workload = server.snapshot().workloads[0].clone();
+    let before: std::collections::BTreeSet<String> =
+        workload.pods.iter().map(|pod| pod.name.clone()).collect();
+    assert!(!before.is_empty(), "the warmed-up workload has pods");
+
+    let record = executor.restart(&workload.key()).await;
+    assert_eq!(
+        record.status,
+        arbiter_core::execution::ExecutionStatus::Executed,
+        "{record:?}"
+    );
+    // A rolling update within maxSurge and maxUnavailable takes a few start-up times.
+    server.step(240);
+    let after = server.snapshot().workloads[0].clone();
+    let kept: Vec<&String> = after
+        .pods
+        .iter()
+        .map(|pod| &pod.name)
+        .filter(|name| before.contains(*name))
+        .collect();
+    assert!(kept.is_empty(), "pods of the old template remain: {kept:?}");
+    assert!(
+        !after.pods.is_empty(),
+        "the rollout keeps the workload running"
+    );
+}

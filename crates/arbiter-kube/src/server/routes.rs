@@ -724,8 +724,8 @@ fn patch_deployment(
         );
     }
 
-    // NOTE: a changed pod template (a rollout restart, a load cap) bumps the generation, but
-    // the simulator does not replace the pods, because its Cluster has no restart operation.
+    // A changed pod template (a rollout restart) bumps the generation and replaces the pods
+    // by a rolling update; on a load generator it changes the cap of the load it offers.
     let template_changed = template_annotations != state.deployments[index].template_annotations;
     let previous_template = std::mem::replace(
         &mut state.deployments[index].template_annotations,
@@ -738,6 +738,9 @@ fn patch_deployment(
             "Invalid",
             &format!("Deployment.apps \"{name}\" is invalid: {message}"),
         );
+    }
+    if template_changed && let Err(error) = state.roll_out(index) {
+        return status_error(500, "InternalError", &error.to_string());
     }
     {
         let deployment = &mut state.deployments[index];

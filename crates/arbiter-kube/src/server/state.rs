@@ -516,6 +516,16 @@ impl SimState {
         Ok(())
     }
 
+    /// Starts a rolling update of a simulated Deployment whose pod template changed, as the
+    /// Deployment controller does; a load generator has no simulated pods to replace.
+    pub fn roll_out(&mut self, index: usize) -> Result<(), KubeError> {
+        let key = self.deployments[index].key();
+        if let Backing::Simulated { cluster } = &self.deployments[index].backing {
+            self.clusters[*cluster].cluster.rollout(&key)?;
+        }
+        Ok(())
+    }
+
     /// Applies the load cap of a load generator Deployment's template annotation to its target.
     pub fn apply_load_cap(&mut self, index: usize) -> Result<(), String> {
         let deployment = &self.deployments[index];
