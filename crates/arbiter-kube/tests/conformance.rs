@@ -26,13 +26,13 @@ fn in_process() -> (Vec<Decision>, Vec<arbiter_core::snapshot::ClusterSnapshot>)
         .iter()
         .enumerate()
         .map(|(index, series)| {
-            let series = series.truncated_to_days(experiment.days.unwrap_or(1.0));
             LoadGenerator::new(
-                series,
+                series.clone(),
                 &experiment.demand,
                 derive_seed(experiment.seed, 1 + index as u64),
             )
             .expect("generator")
+            .replaying_days(experiment.days.unwrap_or(1.0))
         })
         .collect();
     let mut cluster = Cluster::new(

@@ -419,21 +419,18 @@ pub fn run_experiment_with_predictor(
             expected: "a positive number of days".to_owned(),
         });
     }
-    let series: Vec<WorkloadSeries> = series
-        .into_iter()
-        .map(|one| match config.days {
-            Some(days) => one.truncated_to_days(days),
-            None => one,
-        })
-        .collect();
     let names = deployment_names(&series);
     let mut generators = Vec::with_capacity(series.len());
     for (index, one) in series.into_iter().enumerate() {
-        generators.push(LoadGenerator::new(
+        let generator = LoadGenerator::new(
             one,
             &config.demand,
             derive_seed(config.seed, 1 + index as u64),
-        )?);
+        )?;
+        generators.push(match config.days {
+            Some(days) => generator.replaying_days(days),
+            None => generator,
+        });
     }
     let duration_s = generators
         .iter()

@@ -103,6 +103,13 @@ impl LoadGenerator {
         })
     }
 
+    /// Keeps only the first `days` of the series, with the scale factors derived from the
+    /// whole series, so that a shorter replay has the same demand at the same time.
+    pub fn replaying_days(mut self, days: f64) -> Self {
+        self.series = self.series.truncated_to_days(days);
+        self
+    }
+
     /// The scale factors in use.
     pub fn mapping(&self) -> ResolvedMapping {
         self.mapping

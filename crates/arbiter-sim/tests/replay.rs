@@ -133,3 +133,21 @@ fn calibration_errors_name_file() {
     ));
     assert_eq!(calibration.model.effective_idle_w(), 50.0);
 }
+
+#[test]
+fn shorter_replay_keeps_demand_scale() {
+    let mapping = |days: f64| {
+        let mut config = ExperimentConfig::with_seed(1);
+        config.days = Some(days);
+        let report: serde_json::Value =
+            serde_json::from_str(&replay(&config)).expect("report parses");
+        report["workloads"][0]["mapping"].clone()
+    };
+    let quarter_day = mapping(0.25);
+    assert!(
+        quarter_day["cores_per_unit"].as_f64().is_some(),
+        "{quarter_day}"
+    );
+    // The scale comes from the whole trace, so the replayed length does not change it.
+    assert_eq!(quarter_day, mapping(1.5));
+}

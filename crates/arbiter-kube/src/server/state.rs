@@ -271,15 +271,15 @@ impl SimState {
         let namespace = experiment.cluster.workload.namespace.clone();
         let mut generators = Vec::new();
         for (index, one) in config.series.iter().enumerate() {
-            let series = match experiment.days {
-                Some(days) => one.truncated_to_days(days),
-                None => one.clone(),
-            };
-            generators.push(LoadGenerator::new(
-                series,
+            let generator = LoadGenerator::new(
+                one.clone(),
                 &experiment.demand,
                 derive_seed(experiment.seed, 1 + index as u64),
-            )?);
+            )?;
+            generators.push(match experiment.days {
+                Some(days) => generator.replaying_days(days),
+                None => generator,
+            });
         }
         let cluster_seed = derive_seed(experiment.seed, 0);
         let primary = Cluster::new(

@@ -60,7 +60,7 @@ pub struct CompareArgs {
     #[arg(long, value_name = "PATH")]
     pub ticks: Option<PathBuf>,
     /// Cores of demand per trace CPU unit (for a trace in NCU, the cores of its largest
-    /// machine) [default: chosen so that the median replayed window is 4 cores].
+    /// machine) [default: chosen so that the trace's median window is 4 cores].
     #[arg(long, value_name = "CORES", value_parser = parse_positive)]
     pub cores_per_unit: Option<f64>,
     /// Directory of trained demand and risk models (from `arbiter train`) for Arbiter's predict
@@ -545,7 +545,7 @@ fn render_table(report: &ExperimentReport, trace: &Path) -> String {
             UsageUnit::Relative => "relative units",
         };
         out.push_str(&format!(
-            "  workload {}: {} of 300 s in {unit}; 1 trace CPU unit = {:.3} cores (median replayed window = {} cores)\n",
+            "  workload {}: {} of 300 s in {unit}; 1 trace CPU unit = {:.3} cores (median window of the trace = {} cores)\n",
             workload.workload,
             plural(workload.windows, "window"),
             workload.mapping.cores_per_unit,
