@@ -330,31 +330,41 @@ fn check_vectors_reports_failure() {
     assert!(text.trim_end().ends_with("151 passed, 1 failed"), "{text}");
 }
 
+/// Writes `settings` to a file, runs a quarter-day comparison with `flags` followed by that
+/// file's path, and returns the process output and, on success, the report's `configuration`.
+fn compare_with_settings(
+    test: &str,
+    file_name: &str,
+    settings: &str,
+    flags: &[&str],
+) -> (Output, Option<serde_json::Value>) {
+    let dir = scratch_dir(test);
+    let settings_path = dir.join(file_name);
+    std::fs::write(&settings_path, settings).expect("write settings file");
+    let json = dir.join("report.json");
+    let mut args = vec!["compare", "--days", "0.25", "--quiet", "--no-store"];
+    args.extend_from_slice(flags);
+    args.push(settings_path.to_str().expect("utf-8 path"));
+    args.extend(["--json", json.to_str().expect("utf-8 path")]);
+    let output = arbiter(&args);
+    let configuration = output.status.success().then(|| {
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&json).expect("json written")).expect("json");
+        report["configuration"].clone()
+    });
+    (output, configuration)
+}
+
 #[test]
 fn controller_overrides_reach_report() {
-    let dir = scratch_dir("controller-overrides");
-    let config = dir.join("controller.toml");
-    std::fs::write(
-        &config,
+    let (output, configuration) = compare_with_settings(
+        "controller-overrides",
+        "controller.toml",
         "[peak]\nquantile = 0.95\n\n[policy]\nnode_capacity_ceiling = false\n",
-    )
-    .expect("write controller configuration");
-    let json = dir.join("report.json");
-    let output = arbiter(&[
-        "compare",
-        "--days",
-        "0.5",
-        "--quiet",
-        "--no-store",
-        "--controller",
-        config.to_str().expect("utf-8 path"),
-        "--json",
-        json.to_str().expect("utf-8 path"),
-    ]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&json).expect("json written")).expect("json");
-    let controller = &report["configuration"]["controller"];
+        &["--controller"],
+    );
+    let configuration = configuration.unwrap_or_else(|| panic!("{}", stderr(&output)));
+    let controller = &configuration["controller"];
     assert_eq!(controller["peak"]["quantile"], 0.95);
     assert_eq!(controller["policy"]["node_capacity_ceiling"], false);
     // Settings the file leaves out keep the values the experiment ties to its cluster.
@@ -364,18 +374,13 @@ fn controller_overrides_reach_report() {
 
 #[test]
 fn controller_unknown_key_is_rejected() {
-    let dir = scratch_dir("controller-unknown");
-    let config = dir.join("controller.toml");
-    std::fs::write(&config, "[policy]\ntarget_utilisation = 0.5\n").expect("write");
-    let output = arbiter(&[
-        "compare",
-        "--days",
-        "0.5",
-        "--quiet",
-        "--no-store",
-        "--controller",
-        config.to_str().expect("utf-8 path"),
-    ]);
+    let (output, configuration) = compare_with_settings(
+        "controller-unknown",
+        "controller.toml",
+        "[policy]\ntarget_utilisation = 0.5\n",
+        &["--controller"],
+    );
+    assert!(configuration.is_none());
     assert!(!output.status.success());
     let message = stderr(&output);
     assert!(message.contains("policy.target_utilisation"), "{message}");
@@ -384,30 +389,13 @@ fn controller_unknown_key_is_rejected() {
 
 #[test]
 fn provisioner_flag_and_cluster_file() {
-    let dir = scratch_dir("provisioner");
-    let config = dir.join("cluster.toml");
-    std::fs::write(
-        &config,
+    let (output, configuration) = compare_with_settings(
+        "provisioner",
+        "cluster.toml",
         "[nodes]\ncount = 2\n\n[provisioner]\nlaunch_delay_s = 90.0\n",
-    )
-    .expect("write cluster configuration");
-    let json = dir.join("report.json");
-    let output = arbiter(&[
-        "compare",
-        "--days",
-        "0.25",
-        "--quiet",
-        "--no-store",
-        "--provisioner",
-        "--cluster",
-        config.to_str().expect("utf-8 path"),
-        "--json",
-        json.to_str().expect("utf-8 path"),
-    ]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&json).expect("json written")).expect("json");
-    let configuration = &report["configuration"];
+        &["--provisioner", "--cluster"],
+    );
+    let configuration = configuration.unwrap_or_else(|| panic!("{}", stderr(&output)));
     assert_eq!(configuration["cluster"]["nodes"]["count"], 2);
     assert_eq!(
         configuration["cluster"]["provisioner"]["launch_delay_s"],
