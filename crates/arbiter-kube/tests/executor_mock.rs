@@ -325,32 +325,39 @@ async fn restart_patches_restarted_at() {
     );
 }
 
+/// Labels of `web-load`, the load generator of `web`.
+fn generator_labels() -> Value {
+    let mut labels = exercise_labels("web-load");
+    labels["arbiter.dev/load-target"] = json!("web");
+    labels
+}
+
+/// The read, patch and Event of capping `lab/web-load` at `cores` (as the annotation text).
+fn cap_requests(cores: &str) -> Vec<Expected> {
+    vec![
+        get("web-load", 1, generator_labels()),
+        Expected {
+            method: "PATCH",
+            path: "/apis/apps/v1/namespaces/lab/deployments/web-load".to_owned(),
+            content_type: Some("application/merge-patch+json"),
+            body: Some(
+                json!({ "spec": { "template": { "metadata": { "annotations": { "arbiter.dev/load-cap-cores": cores } } } } }),
+            ),
+            status: 200,
+            reply: deployment("web-load", 1, exercise_labels("web-load")),
+        },
+        event(
+            "web-load",
+            "LoadCapped",
+            &format!("cap load generator lab/web-load at {cores} cores"),
+        ),
+    ]
+}
+
 #[tokio::test]
 async fn cap_load_patches_generator_annotation() {
     let (executor, handle) = executor(true);
-    let mut labels = exercise_labels("web-load");
-    labels["arbiter.dev/load-target"] = json!("web");
-    let server = tokio::spawn(serve(
-        handle,
-        vec![
-            get("web-load", 1, labels),
-            Expected {
-                method: "PATCH",
-                path: "/apis/apps/v1/namespaces/lab/deployments/web-load".to_owned(),
-                content_type: Some("application/merge-patch+json"),
-                body: Some(
-                    json!({ "spec": { "template": { "metadata": { "annotations": { "arbiter.dev/load-cap-cores": "2.5" } } } } }),
-                ),
-                status: 200,
-                reply: deployment("web-load", 1, exercise_labels("web-load")),
-            },
-            event(
-                "web-load",
-                "LoadCapped",
-                "cap load generator lab/web-load at 2.5 cores",
-            ),
-        ],
-    ));
+    let server = tokio::spawn(serve(handle, cap_requests("2.5")));
     let record = executor.cap_load("lab/web-load", Some(2.5)).await;
     server.await.expect("mock server");
     assert_eq!(record.status, ExecutionStatus::Executed);
@@ -373,30 +380,13 @@ fn generator_list(items: Vec<Value>) -> Expected {
 #[tokio::test]
 async fn cap_action_finds_workload_generator() {
     let (executor, handle) = executor(true);
-    let mut labels = exercise_labels("web-load");
-    labels["arbiter.dev/load-target"] = json!("web");
-    let server = tokio::spawn(serve(
-        handle,
-        vec![
-            generator_list(vec![deployment("web-load", 1, labels.clone())]),
-            get("web-load", 1, labels),
-            Expected {
-                method: "PATCH",
-                path: "/apis/apps/v1/namespaces/lab/deployments/web-load".to_owned(),
-                content_type: Some("application/merge-patch+json"),
-                body: Some(
-                    json!({ "spec": { "template": { "metadata": { "annotations": { "arbiter.dev/load-cap-cores": "3" } } } } }),
-                ),
-                status: 200,
-                reply: deployment("web-load", 1, exercise_labels("web-load")),
-            },
-            event(
-                "web-load",
-                "LoadCapped",
-                "cap load generator lab/web-load at 3 cores",
-            ),
-        ],
-    ));
+    let mut requests = vec![generator_list(vec![deployment(
+        "web-load",
+        1,
+        generator_labels(),
+    )])];
+    requests.extend(cap_requests("3"));
+    let server = tokio::spawn(serve(handle, requests));
     let action = Action::CapLoad {
         workload: "lab/web".to_owned(),
         cap_cores: Some(3.0),
@@ -434,13 +424,11 @@ async fn cap_action_without_generator_rejected() {
 #[tokio::test]
 async fn cap_action_with_two_generators_rejected() {
     let (executor, handle) = executor(true);
-    let mut labels = exercise_labels("web-load");
-    labels["arbiter.dev/load-target"] = json!("web");
     let server = tokio::spawn(serve(
         handle,
         vec![generator_list(vec![
-            deployment("web-load", 1, labels.clone()),
-            deployment("web-load-2", 1, labels),
+            deployment("web-load", 1, generator_labels()),
+            deployment("web-load-2", 1, generator_labels()),
         ])],
     ));
     let action = Action::CapLoad {
