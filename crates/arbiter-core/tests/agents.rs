@@ -63,6 +63,14 @@ fn memory_features(now_gib: f64, mean_1h_gib: f64) -> FeatureVector {
     features
 }
 
+/// Checks that `proposals` is one scale to `to` whose reason mentions `phrase`.
+fn assert_one_scale(proposals: &[arbiter_core::action::Proposal], to: i32, phrase: &str) {
+    assert_eq!(proposals.len(), 1, "{proposals:?}");
+    let reason = &proposals[0].reason;
+    assert_eq!(scale_to(&proposals[0].action), to, "{reason}");
+    assert!(reason.contains(phrase), "{reason}");
+}
+
 fn scale_to(action: &Action) -> i32 {
     match action {
         Action::Scale { to, .. } => *to,
@@ -351,17 +359,7 @@ fn slo_guard_stops_at_node_ceiling() {
     let cluster = snapshot(0.0, 2, &[WorkloadSpec::new("web", 10, 3.0)]);
     let prediction = prediction(5.0, 7.0, None, 0.1);
     let proposals = propose(&SloGuard, &cluster, &FeatureVector::default(), &prediction);
-    assert_eq!(
-        scale_to(&proposals[0].action),
-        15,
-        "{}",
-        proposals[0].reason
-    );
-    assert!(
-        proposals[0].reason.contains("capped at 15"),
-        "{}",
-        proposals[0].reason
-    );
+    assert_one_scale(&proposals, 15, "capped at 15");
 
     let without = PolicyConfig {
         node_capacity_ceiling: false,
@@ -399,18 +397,7 @@ fn efficiency_removes_replicas_above_node_ceiling() {
         &FeatureVector::default(),
         &prediction,
     );
-    assert_eq!(proposals.len(), 1);
-    assert_eq!(
-        scale_to(&proposals[0].action),
-        15,
-        "{}",
-        proposals[0].reason
-    );
-    assert!(
-        proposals[0].reason.contains("add no capacity"),
-        "{}",
-        proposals[0].reason
-    );
+    assert_one_scale(&proposals, 15, "add no capacity");
 }
 
 #[test]
@@ -420,18 +407,7 @@ fn slo_guard_spreads_memory_surge_beyond_node_ceiling() {
     // 9.1 GiB at 0.7 GiB per replica needs 13; with 25% headroom 11.375 GiB needs 17, beyond
     // the CPU ceiling of 15.
     let proposals = propose(&SloGuard, &cluster, &memory_features(9.1, 3.0), &prediction);
-    assert_eq!(proposals.len(), 1);
-    assert_eq!(
-        scale_to(&proposals[0].action),
-        17,
-        "{}",
-        proposals[0].reason
-    );
-    assert!(
-        proposals[0].reason.contains("working set surged"),
-        "{}",
-        proposals[0].reason
-    );
+    assert_one_scale(&proposals, 17, "working set surged");
 }
 
 #[test]
@@ -451,15 +427,5 @@ fn efficiency_keeps_room_for_days_working_set() {
     let proposals = propose(&Efficiency, &cluster, &features, &prediction);
     // 14 GiB at 0.7 GiB per replica needs 20 replicas and 25 with the 25% margin; emptying
     // two nodes of 8 pods each lands on 24, between the two.
-    assert_eq!(
-        scale_to(&proposals[0].action),
-        24,
-        "{}",
-        proposals[0].reason
-    );
-    assert!(
-        proposals[0].reason.contains("highest working set"),
-        "{}",
-        proposals[0].reason
-    );
+    assert_one_scale(&proposals, 24, "highest working set");
 }
