@@ -23,6 +23,7 @@ use crate::hpa::{
     HorizontalPodAutoscaler, HpaConfig, HpaSpec, MetricSample, MetricSource, MetricSpec, PodList,
     PodPhase, PodView, ReconcileInput, ReconcileOutcome, ReconcileScratch,
 };
+use crate::workers::Workers;
 
 /// Settings of the baseline HPA. The controller constants are Kubernetes' production defaults
 /// (tolerance 0.1, CPU initialization period 300 s, initial readiness delay 30 s, downscale
@@ -46,7 +47,7 @@ impl Default for BaselineConfig {
 pub struct BaselineHpa {
     config: HpaConfig,
     autoscalers: Vec<Autoscaler>,
-    threads: usize,
+    workers: Workers,
     /// Reconcile buffers, one per thread of [`BaselineHpa::reconcile_cluster`].
     scratch: Vec<Scratch>,
 }
@@ -107,8 +108,9 @@ impl Autoscaler {
             &[],
         );
         let outcome = &mut scratch.outcome;
+        // Only the rescale is read here; the conditions stay in the HPA.
         self.hpa
-            .reconcile_into(config, &input, &pods, &mut scratch.calc, outcome);
+            .decide_into(config, &input, &pods, &mut scratch.calc, outcome);
         outcome.rescale.then(|| Rescale {
             workload: self.key.clone(),
             replicas: outcome.desired_replicas,
@@ -150,7 +152,7 @@ impl BaselineHpa {
         Self {
             config: HpaConfig::default(),
             autoscalers,
-            threads: 1,
+            workers: Workers::default(),
             scratch: Vec::new(),
         }
     }
@@ -165,7 +167,7 @@ impl BaselineHpa {
         Self {
             config,
             autoscalers,
-            threads: 1,
+            workers: Workers::default(),
             scratch: Vec::new(),
         }
     }
@@ -215,7 +217,7 @@ impl BaselineHpa {
     /// [`BaselineHpa::reconcile`] of a [`Cluster::snapshot`], without building the snapshot.
     pub fn reconcile_cluster(&mut self, cluster: &Cluster) -> Vec<Rescale> {
         let config = &self.config;
-        let threads = self.threads.min(self.autoscalers.len()).max(1);
+        let threads = self.workers.threads();
         if self.scratch.len() < threads {
             self.scratch.resize_with(threads, Scratch::default);
         }
@@ -227,34 +229,28 @@ impl BaselineHpa {
                 .filter_map(|autoscaler| autoscaler.reconcile(config, cluster, scratch))
                 .collect();
         }
-        // Each thread reconciles a contiguous chunk; joining in chunk order keeps the result
+        // Each worker reconciles a contiguous chunk; gathering in chunk order keeps the result
         // the same for any thread count.
-        let chunk_size = self.autoscalers.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = self
-                .autoscalers
-                .chunks_mut(chunk_size)
-                .zip(&mut self.scratch)
-                .map(|(chunk, scratch)| {
-                    scope.spawn(move || {
-                        chunk
-                            .iter_mut()
-                            .filter_map(|autoscaler| autoscaler.reconcile(config, cluster, scratch))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|handle| handle.join().expect("an HPA thread panicked"))
-                .collect()
-        })
+        self.workers
+            .map_chunks(
+                &mut self.autoscalers,
+                &mut self.scratch,
+                |chunk, scratch| {
+                    chunk
+                        .iter_mut()
+                        .filter_map(|autoscaler| autoscaler.reconcile(config, cluster, scratch))
+                        .collect::<Vec<_>>()
+                },
+            )
+            .into_iter()
+            .flatten()
+            .collect()
     }
 
     /// Sets how many threads [`BaselineHpa::reconcile_cluster`] uses; 1 (the default) runs on
     /// the caller's thread. Results are the same for any count.
     pub fn set_threads(&mut self, threads: usize) {
-        self.threads = threads.max(1);
+        self.workers = Workers::new(threads);
     }
 
     /// Returns the HPA of a workload key, to read its state (recommendations, conditions).

@@ -17,6 +17,7 @@ pub mod experiment;
 pub mod hpa;
 pub mod latency;
 pub mod load;
+mod workers;
 
 /// Errors of the simulator.
 #[derive(Debug, thiserror::Error)]

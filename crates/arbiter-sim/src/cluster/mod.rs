@@ -48,6 +48,7 @@ use crate::hpa::{
 };
 use crate::latency::QueueState;
 use crate::load::Demand;
+use crate::workers::Workers;
 
 use nodes::{Node, NodeState};
 use pods::{Deployment, Pod};
@@ -131,7 +132,7 @@ pub struct Cluster {
     nodes: Vec<Node>,
     deployments: Vec<Deployment>,
     launched_nodes: u64,
-    threads: usize,
+    workers: Workers,
     sweep_models: Vec<PowerModel>,
     evicted_this_tick: usize,
 }
@@ -177,6 +178,8 @@ impl Cluster {
                 readiness_failing_until_s: f64::NEG_INFINITY,
                 demand: Demand::default(),
                 tick: WorkloadTick::default(),
+                ready_nodes: Vec::new(),
+                usage: Vec::new(),
             })
             .collect();
         let sweep_models = config
@@ -193,7 +196,7 @@ impl Cluster {
             nodes,
             deployments,
             launched_nodes: 0,
-            threads: 1,
+            workers: Workers::default(),
             sweep_models,
             evicted_this_tick: 0,
         })
@@ -217,7 +220,7 @@ impl Cluster {
     /// Sets how many threads advance and serve the Deployments in [`Cluster::step`]; 1 (the
     /// default) runs everything on the caller's thread. Results are the same for any count.
     pub fn set_threads(&mut self, threads: usize) {
-        self.threads = threads.max(1);
+        self.workers = Workers::new(threads);
     }
 
     /// Returns `spec.replicas` of a workload.
@@ -335,17 +338,20 @@ impl Cluster {
         self.time_s += dt_s;
         let now = self.time_s;
         self.evicted_this_tick = self.evict_from_lost_nodes();
+        let mut may_have_pending = false;
         for index in 0..self.deployments.len() {
-            self.reconcile_replicas(index);
+            may_have_pending |= self.reconcile_replicas(index);
         }
-        self.schedule_pending();
+        if may_have_pending {
+            self.schedule_pending();
+        }
         if let Some(provisioner) = self.config.provisioner.clone() {
             self.provision(&provisioner);
             self.schedule_pending();
         }
 
         let startup = &self.config.startup;
-        parallel_chunks(&mut self.deployments, self.threads, |chunk, _| {
+        self.workers.for_chunks(&mut self.deployments, |chunk| {
             for deployment in chunk {
                 pods::advance_lifecycle(deployment, startup, now);
             }
@@ -358,7 +364,7 @@ impl Cluster {
         }
         let nodes = &self.nodes;
         let config = &self.config;
-        parallel_chunks(&mut self.deployments, self.threads, |chunk, _| {
+        self.workers.for_chunks(&mut self.deployments, |chunk| {
             for deployment in chunk {
                 deployment.tick = pods::serve(deployment, nodes, config, now, dt_s, publish);
             }
@@ -385,41 +391,51 @@ impl Cluster {
         for node in &mut self.nodes {
             node.ready_pods = 0;
         }
-        for pod in self
+        for &node in self
             .deployments
             .iter()
-            .flat_map(|deployment| &deployment.pods)
+            .flat_map(|deployment| &deployment.ready_nodes)
         {
-            if pod.ready
-                && !pod.node_lost
-                && let Some(node) = pod.node
-            {
-                self.nodes[node].ready_pods += 1;
-            }
+            self.nodes[node].ready_pods += 1;
         }
     }
 
     /// Creates or deletes pods so that each Deployment has `spec.replicas` of them, by a
-    /// rolling update while pods of an older revision remain.
-    fn reconcile_replicas(&mut self, index: usize) {
+    /// rolling update while pods of an older revision remain. Returns `false` when the
+    /// Deployment has no unbound pod afterwards, `true` when it may have one.
+    fn reconcile_replicas(&mut self, index: usize) -> bool {
         let deployment = &self.deployments[index];
         let wanted = deployment.spec_replicas.max(0) as usize;
+        // Pods are kept in creation order and revisions only grow, so the first pod has the
+        // oldest revision.
         let old = deployment
             .pods
-            .iter()
-            .filter(|pod| pod.revision != deployment.revision)
-            .count();
-        if old > 0 {
+            .first()
+            .is_some_and(|pod| pod.revision != deployment.revision);
+        debug_assert_eq!(
+            old,
+            deployment
+                .pods
+                .iter()
+                .any(|pod| pod.revision != deployment.revision)
+        );
+        // Pods are unbound only when created, and the last serving counted the unbound ones,
+        // so no unbound pod then means none now.
+        let unbound = deployment.tick.pending_pods > 0;
+        debug_assert!(unbound || deployment.pods.iter().all(|pod| pod.node.is_some()));
+        if old {
             self.roll(index, wanted);
-            return;
+            return true;
         }
         let current = deployment.pods.len();
         if current < wanted {
             self.create_pods(index, wanted - current);
+            return true;
         } else if current > wanted {
             let doomed = self.deletion_order(index, |_| true, current - wanted);
             self.delete_pods(index, doomed);
         }
+        unbound
     }
 
     /// Advances a rolling update by one step, as the Deployment controller's `rolloutRolling` does:
@@ -578,15 +594,14 @@ impl Cluster {
             node.exercise_cpu_milli = 0.0;
             node.exercise_memory_bytes = 0.0;
         }
-        for pod in self
+        // Summed in Deployment and pod order, as the pods were served.
+        for &(node, cpu_milli, memory_bytes) in self
             .deployments
             .iter()
-            .flat_map(|deployment| &deployment.pods)
+            .flat_map(|deployment| &deployment.usage)
         {
-            if let Some(node) = pod.node {
-                self.nodes[node].exercise_cpu_milli += pod.cpu_milli;
-                self.nodes[node].exercise_memory_bytes += pod.memory_bytes as f64;
-            }
+            self.nodes[node].exercise_cpu_milli += cpu_milli;
+            self.nodes[node].exercise_memory_bytes += memory_bytes;
         }
         tick.energy_sweep = vec![PowerSplit::default(); self.sweep_models.len()];
         for node in &self.nodes {
@@ -794,6 +809,12 @@ impl Cluster {
 /// Name of the one container of the pod views that carry memory.
 const APP_CONTAINER: &str = "app";
 
+/// Tests whether `container` is [`APP_CONTAINER`], comparing bytes in place rather than
+/// through a library call.
+fn is_app(container: &str) -> bool {
+    matches!(container.as_bytes(), [b'a', b'p', b'p'])
+}
+
 fn hpa_phase(phase: PodPhase) -> HpaPodPhase {
     match phase {
         PodPhase::Pending => HpaPodPhase::Pending,
@@ -817,20 +838,24 @@ pub(crate) struct HpaPods<'a> {
 }
 
 impl PodList for HpaPods<'_> {
+    #[inline]
     fn len(&self) -> usize {
         self.pods.len()
     }
 
+    #[inline]
     fn name(&self, index: usize) -> &str {
         &self.pods[index].name
     }
 
     /// Pod names are the Deployment name followed by an ordinal no other pod of the
     /// Deployment has.
+    #[inline]
     fn names_distinct(&self) -> bool {
         true
     }
 
+    #[inline]
     fn status(&self, index: usize) -> PodStatus {
         let pod = &self.pods[index];
         PodStatus {
@@ -842,6 +867,7 @@ impl PodList for HpaPods<'_> {
         }
     }
 
+    #[inline]
     fn resource_sample(
         &self,
         index: usize,
@@ -855,16 +881,16 @@ impl PodList for HpaPods<'_> {
             timestamp_s: usage.timestamp_s,
             window_s: usage.window_s,
         };
-        let known_container = self.memory_request_milli.is_some() && container == APP_CONTAINER;
+        let known_container = self.memory_request_milli.is_some() && is_app(container);
         if !container.is_empty() && !known_container {
             return Some(Err(format!(
                 "container {container} not present in metrics for pod {}",
                 pod.name
             )));
         }
-        let value_milli = match resource {
-            "cpu" => Some(usage.cpu_milli),
-            "memory" if self.memory_request_milli.is_some() => {
+        let value_milli = match resource.as_bytes() {
+            [b'c', b'p', b'u'] => Some(usage.cpu_milli),
+            [b'm', b'e', b'm', b'o', b'r', b'y'] if self.memory_request_milli.is_some() => {
                 Some(usage.memory_bytes.saturating_mul(1000))
             }
             _ => None,
@@ -872,6 +898,7 @@ impl PodList for HpaPods<'_> {
         Some(Ok(value_milli.map(sample)))
     }
 
+    #[inline]
     fn request(
         &self,
         index: usize,
@@ -889,7 +916,7 @@ impl PodList for HpaPods<'_> {
                     pod.name
                 ));
             }
-            if resource == "cpu" {
+            if matches!(resource.as_bytes(), [b'c', b'p', b'u']) {
                 return Ok(self.cpu_request_milli);
             }
             return Err(format!(
@@ -897,15 +924,15 @@ impl PodList for HpaPods<'_> {
                 pod.name
             ));
         };
-        if !container.is_empty() && container != APP_CONTAINER {
+        if !container.is_empty() && !is_app(container) {
             return Err(format!(
                 "container {container} not found in Pod {}",
                 pod.name
             ));
         }
-        match resource {
-            "cpu" => Ok(self.cpu_request_milli),
-            "memory" => Ok(memory_request_milli),
+        match resource.as_bytes() {
+            [b'c', b'p', b'u'] => Ok(self.cpu_request_milli),
+            [b'm', b'e', b'm', b'o', b'r', b'y'] => Ok(memory_request_milli),
             _ => Err(format!(
                 "missing request for {resource} in container {APP_CONTAINER} of Pod {}",
                 pod.name
@@ -913,34 +940,10 @@ impl PodList for HpaPods<'_> {
         }
     }
 
+    #[inline]
     fn custom_metric(&self, _index: usize, _metric: &str) -> Option<MetricSample> {
         None
     }
-}
-
-/// Runs `work` over `threads` contiguous chunks of `items`, the last chunk on the caller's
-/// thread. `work` gets each chunk and its index.
-fn parallel_chunks<T: Send>(
-    items: &mut [T],
-    threads: usize,
-    work: impl Fn(&mut [T], usize) + Sync,
-) {
-    if threads <= 1 || items.len() < 2 {
-        work(items, 0);
-        return;
-    }
-    let chunk_size = items.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let mut chunks = items.chunks_mut(chunk_size).enumerate().peekable();
-        while let Some((index, chunk)) = chunks.next() {
-            if chunks.peek().is_none() {
-                work(chunk, index);
-            } else {
-                let work = &work;
-                scope.spawn(move || work(chunk, index));
-            }
-        }
-    });
 }
 
 /// Seed of one pod's start-up delay: the same pod ordinal draws the same delay in every

@@ -31,6 +31,103 @@ use crate::load::Demand;
 use super::WorkloadTick;
 use super::nodes::Node;
 
+/// Values the ring keeps in place before it moves them to the heap.
+const INLINE_WINDOW: usize = 4;
+
+/// The last values of a metrics window, oldest first: a ring of up to [`INLINE_WINDOW`]
+/// values inside the pod, which moves to a heap queue once a window needs more.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct UsageWindow {
+    inline: [f64; INLINE_WINDOW],
+    /// Position of the oldest inline value.
+    head: u8,
+    /// Number of inline values.
+    len: u8,
+    /// All values, once a window longer than the inline ring was asked for.
+    #[expect(
+        clippy::box_collection,
+        reason = "a box is one word in every pod, where an empty queue would take four"
+    )]
+    spilled: Option<Box<VecDeque<f64>>>,
+}
+
+impl UsageWindow {
+    /// Appends `value`, first dropping the oldest value when `window` or more are kept.
+    #[inline]
+    pub fn push(&mut self, value: f64, window: usize) {
+        if self.spilled.is_none() && window <= INLINE_WINDOW {
+            let (mut head, mut len) = (usize::from(self.head), usize::from(self.len));
+            if len >= window {
+                head = (head + 1) % INLINE_WINDOW;
+                len -= 1;
+            }
+            self.inline[(head + len) % INLINE_WINDOW] = value;
+            self.head = head as u8;
+            self.len = (len + 1) as u8;
+            return;
+        }
+        self.push_spilled(value, window);
+    }
+
+    /// Appends to the heap queue, moving the inline values there first.
+    #[cold]
+    fn push_spilled(&mut self, value: f64, window: usize) {
+        if self.spilled.is_none() {
+            let values: VecDeque<f64> = self.iter().collect();
+            self.spilled = Some(Box::new(values));
+            self.len = 0;
+            self.head = 0;
+        }
+        if let Some(values) = &mut self.spilled {
+            if values.len() >= window {
+                values.pop_front();
+            }
+            values.push_back(value);
+        }
+    }
+
+    /// Number of values kept.
+    fn len(&self) -> usize {
+        match &self.spilled {
+            Some(values) => values.len(),
+            None => usize::from(self.len),
+        }
+    }
+
+    /// Returns the mean of the values, summed oldest first as `Iterator::sum` does, or `None`
+    /// when there are none.
+    #[inline]
+    pub fn mean(&self) -> Option<f64> {
+        let len = self.len();
+        if len == 0 {
+            return None;
+        }
+        let sum = match &self.spilled {
+            Some(values) => values.iter().sum::<f64>(),
+            None => {
+                let head = usize::from(self.head);
+                let mut sum = -0.0;
+                for offset in 0..len {
+                    sum += self.inline[(head + offset) % INLINE_WINDOW];
+                }
+                sum
+            }
+        };
+        Some(sum / len as f64)
+    }
+
+    /// Iterates over the values, oldest first.
+    fn iter(&self) -> impl Iterator<Item = f64> + '_ {
+        let (head, len) = (usize::from(self.head), usize::from(self.len));
+        let inline = (0..len).map(move |offset| self.inline[(head + offset) % INLINE_WINDOW]);
+        let spilled = self
+            .spilled
+            .iter()
+            .flat_map(|values| values.iter().copied());
+        inline.chain(spilled)
+    }
+}
+
 /// One simulated pod of an exercise Deployment.
 #[derive(Debug, Clone)]
 pub(crate) struct Pod {
@@ -56,7 +153,8 @@ pub(crate) struct Pod {
     pub node_lost: bool,
     /// Whether the metrics pipeline drops this pod's samples (an injected fault).
     pub metrics_withheld: bool,
-    pub cpu_history_milli: VecDeque<f64>,
+    /// CPU usage of the last ticks of the metrics window, oldest first.
+    pub cpu_history_milli: UsageWindow,
     /// CPU the pod may use for serving this tick, in millicores (scratch).
     pub capacity_milli: f64,
     pub cpu_milli: f64,
@@ -83,7 +181,7 @@ impl Pod {
             backoff_until_s: None,
             node_lost: false,
             metrics_withheld: false,
-            cpu_history_milli: VecDeque::new(),
+            cpu_history_milli: UsageWindow::default(),
             capacity_milli: 0.0,
             cpu_milli: 0.0,
             memory_bytes: 0,
@@ -148,6 +246,33 @@ pub(crate) struct Deployment {
     pub demand: Demand,
     /// Figures of the current tick (scratch).
     pub tick: WorkloadTick,
+    /// Node of each Ready, serving pod after the lifecycle step, in pod order (scratch), so
+    /// that counting them per node does not walk the pod records again.
+    pub ready_nodes: Vec<usize>,
+    /// Node, CPU in millicores and memory in bytes of each bound pod after serving, in pod
+    /// order (scratch), for the power estimate.
+    pub usage: Vec<(usize, f64, f64)>,
+}
+
+/// Returns `value.round() as i64`, rounding half away from zero, without the library call
+/// that `f64::round` is on x86-64 without SSE4.1.
+#[inline]
+fn round_to_i64(value: f64) -> i64 {
+    // From 2^52 up every float is a whole number. The cast saturates the infinities and turns
+    // NaN into 0, after `round` as well.
+    if value.is_nan() || value.abs() >= 4_503_599_627_370_496.0 {
+        return value as i64;
+    }
+    let whole = value as i64;
+    // Exact: both have the same sign and differ by less than 1.
+    let fraction = value - whole as f64;
+    if fraction >= 0.5 {
+        whole + 1
+    } else if fraction <= -0.5 {
+        whole - 1
+    } else {
+        whole
+    }
 }
 
 /// Draws a pod's image pull and container start delay from its own seeded generator.
@@ -217,12 +342,30 @@ pub(crate) fn advance_lifecycle(deployment: &mut Deployment, startup: &StartupCo
             pod.ready_transition_s = Some(at);
         }
     }
+    deployment.ready_nodes.clear();
+    for pod in &deployment.pods {
+        if pod.ready
+            && !pod.node_lost
+            && let Some(node) = pod.node
+        {
+            deployment.ready_nodes.push(node);
+        }
+    }
 }
 
 /// Sets each Ready pod's serving capacity: its limit, less the start-up burst, capped by its
-/// share of the node's room among all Ready exercise pods there.
-fn set_capacities(deployment: &mut Deployment, nodes: &[Node], config: &ClusterConfig, now: f64) {
+/// share of the node's room among all Ready exercise pods there. Returns the capacities summed
+/// in pod order and the number of serving pods.
+fn set_capacities(
+    deployment: &mut Deployment,
+    nodes: &[Node],
+    config: &ClusterConfig,
+    now: f64,
+) -> (f64, usize) {
     let limit = config.workload.cpu_limit_milli as f64;
+    // Starts where `Iterator::sum` of floats starts, so that no pods give the same -0.0.
+    let mut total = -0.0;
+    let mut serving = 0;
     for pod in &mut deployment.pods {
         pod.capacity_milli = match (pod.ready && !pod.node_lost, pod.node) {
             (true, Some(node)) => {
@@ -233,7 +376,10 @@ fn set_capacities(deployment: &mut Deployment, nodes: &[Node], config: &ClusterC
             }
             _ => 0.0,
         };
+        total += pod.capacity_milli;
+        serving += usize::from(pod.ready && !pod.node_lost);
     }
+    (total, serving)
 }
 
 /// CPU the start-up burst burns in this tick, in millicores.
@@ -262,8 +408,7 @@ pub(crate) fn serve(
     let capped = deployment
         .load_cap_cores
         .map_or(demand.cpu_cores, |cap| demand.cpu_cores.min(cap));
-    set_capacities(deployment, nodes, config, now);
-    let capacity_milli: f64 = deployment.pods.iter().map(|pod| pod.capacity_milli).sum();
+    let (capacity_milli, serving_pods) = set_capacities(deployment, nodes, config, now);
     let queue_tick =
         deployment
             .queue
@@ -271,11 +416,6 @@ pub(crate) fn serve(
     let served_milli = queue_tick.served_core_s / dt_s * 1000.0;
 
     // Memory of in-flight work is spread over the serving pods; above the limit is an OOM kill.
-    let serving_pods = deployment
-        .pods
-        .iter()
-        .filter(|pod| pod.ready && !pod.node_lost)
-        .count();
     let work_memory = if serving_pods > 0 {
         demand.memory_gib * GIB as f64 / serving_pods as f64
     } else {
@@ -293,6 +433,8 @@ pub(crate) fn serve(
         spec_replicas: deployment.spec_replicas,
         ..WorkloadTick::default()
     };
+    let mut usage = std::mem::take(&mut deployment.usage);
+    usage.clear();
     for pod in &mut deployment.pods {
         let serving = pod.ready && !pod.node_lost;
         let burst = burst_milli(pod, config, now);
@@ -325,20 +467,15 @@ pub(crate) fn serve(
 
         // The metrics pipeline: a sample averages the last window of usage.
         if pod.phase == PodPhase::Running && !pod.node_lost {
-            if pod.cpu_history_milli.len() >= window_ticks {
-                pod.cpu_history_milli.pop_front();
-            }
-            pod.cpu_history_milli.push_back(pod.cpu_milli);
+            pod.cpu_history_milli.push(pod.cpu_milli, window_ticks);
         }
         if publish {
             if pod.metrics_withheld || pod.node_lost {
                 // metrics-server cannot scrape a NotReady node's kubelet.
                 pod.sample = None;
-            } else if !pod.cpu_history_milli.is_empty() {
-                let mean =
-                    pod.cpu_history_milli.iter().sum::<f64>() / pod.cpu_history_milli.len() as f64;
+            } else if let Some(mean) = pod.cpu_history_milli.mean() {
                 pod.sample = Some(UsageSample {
-                    cpu_milli: mean.round() as i64,
+                    cpu_milli: round_to_i64(mean),
                     memory_bytes: pod.memory_bytes,
                     timestamp_s: now,
                     window_s: config.metrics.window_s,
@@ -351,9 +488,13 @@ pub(crate) fn serve(
         }
         match pod.node {
             None => tick.pending_pods += 1,
-            Some(_) => tick.requested_cpu_milli += workload.cpu_request_milli,
+            Some(node) => {
+                tick.requested_cpu_milli += workload.cpu_request_milli;
+                usage.push((node, pod.cpu_milli, pod.memory_bytes as f64));
+            }
         }
     }
+    deployment.usage = usage;
     while deployment.latency_history_ms.len() >= window_ticks {
         deployment.latency_history_ms.pop_front();
     }
@@ -390,6 +531,62 @@ mod tests {
         assert!((10.0..14.5).contains(&median), "median {median}");
         let at_max = delays.iter().filter(|delay| **delay == 40.0).count();
         assert!(at_max > 50, "the long tail reaches the cap: {at_max}");
+    }
+
+    #[test]
+    fn usage_window_keeps_the_queue_order_and_sums() {
+        // Windows that shrink and grow past the inline ring, against a plain queue.
+        let windows = [4, 4, 2, 3, 4, 1, 4, 4, 3, 6, 6, 2, 7, 7, 1, 4, 4];
+        let mut ring = UsageWindow::default();
+        let mut queue: VecDeque<f64> = VecDeque::new();
+        assert_eq!(ring.mean(), None);
+        for (step, &window) in windows.iter().cycle().take(60).enumerate() {
+            let value = 0.1 * step as f64 + 1.0 / (step as f64 + 3.0);
+            ring.push(value, window);
+            if queue.len() >= window {
+                queue.pop_front();
+            }
+            queue.push_back(value);
+            assert_eq!(ring.iter().collect::<Vec<_>>(), Vec::from(queue.clone()));
+            let mean = queue.iter().sum::<f64>() / queue.len() as f64;
+            assert_eq!(ring.mean().map(f64::to_bits), Some(mean.to_bits()));
+        }
+    }
+
+    #[test]
+    fn rounding_matches_the_library() {
+        let mut values = vec![
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            2.5,
+            -2.5,
+            0.49999999999999994,
+            -0.49999999999999994,
+            4_503_599_627_370_495.5,
+            -4_503_599_627_370_495.5,
+            4_503_599_627_370_496.0,
+            9.3e18,
+            -9.3e18,
+            f64::MAX,
+            f64::MIN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            f64::MIN_POSITIVE,
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..100_000 {
+            state = crate::splitmix64_finalize(state);
+            let unit = (state >> 11) as f64 / (1u64 << 53) as f64;
+            values.push((unit - 0.5) * 4000.0);
+            values.push(((unit * 8000.0).floor() + 0.5) * if state & 1 == 0 { 1.0 } else { -1.0 });
+        }
+        for value in values {
+            assert_eq!(round_to_i64(value), value.round() as i64, "{value}");
+        }
     }
 
     #[test]

@@ -194,9 +194,23 @@ impl HorizontalPodAutoscaler {
         scratch: &mut ReconcileScratch,
         outcome: &mut ReconcileOutcome,
     ) {
+        self.decide_into(config, input, pods, scratch, outcome);
+        outcome.conditions.clone_from(&self.conditions);
+    }
+
+    /// Runs one reconcile as [`HorizontalPodAutoscaler::reconcile_into`] does, but leaves
+    /// `outcome.conditions` as they were, for callers that read the conditions from the HPA
+    /// itself, if at all.
+    pub(crate) fn decide_into<P: PodList + ?Sized>(
+        &mut self,
+        config: &HpaConfig,
+        input: &ReconcileInput<'_>,
+        pods: &P,
+        scratch: &mut ReconcileScratch,
+        outcome: &mut ReconcileOutcome,
+    ) {
         outcome.reset(input.spec_replicas, self.spec.metrics_in_effect().len());
         self.run(config, input, pods, scratch, outcome);
-        outcome.conditions.clone_from(&self.conditions);
     }
 
     /// The steps of [`HorizontalPodAutoscaler::reconcile`], except copying the conditions
