@@ -48,7 +48,7 @@ pub struct BaselineHpa {
     config: HpaConfig,
     autoscalers: Vec<Autoscaler>,
     workers: Workers,
-    /// Reconcile buffers, one per thread of [`BaselineHpa::reconcile_cluster`].
+    /// Reconcile buffers, one per chunk of [`BaselineHpa::reconcile_cluster`].
     scratch: Vec<Scratch>,
 }
 
@@ -217,11 +217,11 @@ impl BaselineHpa {
     /// [`BaselineHpa::reconcile`] of a [`Cluster::snapshot`], without building the snapshot.
     pub fn reconcile_cluster(&mut self, cluster: &Cluster) -> Vec<Rescale> {
         let config = &self.config;
-        let threads = self.workers.threads();
-        if self.scratch.len() < threads {
-            self.scratch.resize_with(threads, Scratch::default);
+        let chunks = self.workers.chunks();
+        if self.scratch.len() < chunks {
+            self.scratch.resize_with(chunks, Scratch::default);
         }
-        if threads == 1 {
+        if chunks == 1 {
             let scratch = &mut self.scratch[0];
             return self
                 .autoscalers
@@ -229,7 +229,7 @@ impl BaselineHpa {
                 .filter_map(|autoscaler| autoscaler.reconcile(config, cluster, scratch))
                 .collect();
         }
-        // Each worker reconciles a contiguous chunk; gathering in chunk order keeps the result
+        // Workers reconcile contiguous chunks, and gathering in chunk order keeps the result
         // the same for any thread count.
         self.workers
             .map_chunks(

@@ -2,13 +2,18 @@
 //! [`crate::cluster::Cluster::step`] and the HPA reconciles of
 //! [`crate::baseline::BaselineHpa::reconcile_cluster`].
 //!
-//! Work is split into one contiguous chunk per thread, and results are gathered in chunk
+//! Work is split into a few contiguous chunks per thread, and results are gathered in chunk
 //! order, so they do not depend on the thread count. Starting threads once, rather than in
-//! every tick, keeps the cost of a parallel pass to waking the workers.
+//! every tick, keeps the cost of a parallel pass to waking the workers. Having more chunks
+//! than threads lets a worker take over the chunks of one that the operating system has
+//! paused, which matters on a machine shared with other processes.
 
 use std::sync::Arc;
 
 use rayon::prelude::*;
+
+/// Chunks per worker thread.
+const CHUNKS_PER_THREAD: usize = 4;
 
 /// Worker threads, or none to run everything on the caller's thread.
 #[derive(Debug, Clone, Default)]
@@ -39,9 +44,17 @@ impl Workers {
             .map_or(1, |pool| pool.current_num_threads())
     }
 
-    /// Runs `work` over one contiguous chunk of `items` per thread, and returns its results in
-    /// chunk order. `state` holds one value per chunk (per-thread buffers); it must have at
-    /// least [`Workers::threads`] entries.
+    /// Number of chunks [`Workers::map_chunks`] splits the work into, at most.
+    pub(crate) fn chunks(&self) -> usize {
+        match self.pool {
+            Some(_) => self.threads() * CHUNKS_PER_THREAD,
+            None => 1,
+        }
+    }
+
+    /// Runs `work` over contiguous chunks of `items`, and returns its results in chunk order.
+    /// `state` holds one value per chunk, such as reused buffers, and must have at least
+    /// [`Workers::chunks`] entries.
     pub(crate) fn map_chunks<T, S, R>(
         &self,
         items: &mut [T],
@@ -53,11 +66,10 @@ impl Workers {
         S: Send,
         R: Send,
     {
-        let threads = self.threads();
         let Some(pool) = self.pool.as_ref().filter(|_| items.len() >= 2) else {
             return vec![work(items, &mut state[0])];
         };
-        let chunk_size = items.len().div_ceil(threads);
+        let chunk_size = items.len().div_ceil(self.chunks());
         pool.install(|| {
             items
                 .par_chunks_mut(chunk_size)
@@ -67,9 +79,9 @@ impl Workers {
         })
     }
 
-    /// Runs `work` over one contiguous chunk of `items` per thread.
+    /// Runs `work` over contiguous chunks of `items`.
     pub(crate) fn for_chunks<T: Send>(&self, items: &mut [T], work: impl Fn(&mut [T]) + Sync) {
-        let mut state = vec![(); self.threads()];
+        let mut state = vec![(); self.chunks()];
         self.map_chunks(items, &mut state, |chunk, _| work(chunk));
     }
 }
@@ -83,7 +95,7 @@ mod tests {
         for threads in [1, 2, 3, 8] {
             let workers = Workers::new(threads);
             let mut items: Vec<u32> = (0..101).collect();
-            let mut state = vec![0_u32; workers.threads()];
+            let mut state = vec![0_u32; workers.chunks()];
             let sums = workers.map_chunks(&mut items, &mut state, |chunk, seen| {
                 for item in chunk.iter_mut() {
                     *item *= 2;
