@@ -48,7 +48,7 @@ fn demand_at(time_s: f64, seed: u64) -> f64 {
 pub fn fixture_ticks(tick: u64, seed: u64) -> [TickRecord; 2] {
     let time_s = (tick + 1) as f64 * FIXTURE_TICK_S;
     let demand = demand_at(time_s, seed);
-    let make = |cluster: &str, replicas: i32, p95_ms: f64, idle_w: f64| {
+    let make = |cluster: &str, replicas: i32, nodes: u32, p95_ms: f64, idle_w: f64| {
         let capacity = f64::from(replicas) * 0.5;
         TickRecord {
             time_s,
@@ -65,15 +65,26 @@ pub fn fixture_ticks(tick: u64, seed: u64) -> [TickRecord; 2] {
             idle_w,
             controlled_dynamic_w: 40.0 * demand,
             background_dynamic_w: 35.0,
+            nodes,
         }
     };
     let baseline_replicas = 12;
     let experimental_replicas = ((demand / 0.5) * 1.3).ceil() as i32;
+    // The baseline keeps the configuration's 4 nodes. The experimental cluster's nodes follow
+    // its replicas, one more node per 8 replicas.
+    let experimental_nodes = 1 + experimental_replicas as u32 / 8;
     [
-        make("baseline", baseline_replicas, 120.0 + 30.0 * demand, 320.0),
+        make(
+            "baseline",
+            baseline_replicas,
+            4,
+            120.0 + 30.0 * demand,
+            320.0,
+        ),
         make(
             "experimental",
             experimental_replicas,
+            experimental_nodes,
             if tick % 97 == 3 {
                 310.0
             } else {

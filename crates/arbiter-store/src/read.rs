@@ -84,6 +84,10 @@ pub struct TickPoint {
     pub controlled_dynamic_w: f64,
     /// Mean estimated background dynamic watts.
     pub background_dynamic_w: f64,
+    /// Mean nodes of the cluster. The mean, like the replica mean, keeps node-ticks (the
+    /// area under the chart) when ticks are bucketed. 0 for ticks stored before schema
+    /// version 3, which did not record the count.
+    pub nodes: f64,
 }
 
 /// Predictions averaged over a bucket of consecutive decisions.
@@ -278,7 +282,8 @@ impl RunStore {
             .map_err(sqlite(&self.path, "list series"))
     }
 
-    /// Returns a series' ticks, averaged into at most `max_points` buckets of equal size.
+    /// Returns a series' ticks, averaged into at most `max_points` buckets of equal size. The
+    /// node count of a bucket is its mean, as for replicas, so that node-ticks are kept.
     pub fn tick_points(
         &self,
         run: RunId,
@@ -303,7 +308,7 @@ impl RunStore {
             .prepare_cached(
                 "SELECT MIN(time_s), COUNT(*), AVG(demand_cores), AVG(ready_capacity_cores), AVG(spec_replicas),
                         AVG(ready_pods), AVG(pending_pods), MAX(p95_ms), SUM(slo_miss), SUM(oom_kills),
-                        AVG(idle_w), AVG(controlled_dynamic_w), AVG(background_dynamic_w)
+                        AVG(idle_w), AVG(controlled_dynamic_w), AVG(background_dynamic_w), AVG(nodes)
                  FROM ticks WHERE series_id = ?1 GROUP BY tick_index / ?2 ORDER BY tick_index / ?2",
             )
             .map_err(sqlite(&self.path, "read ticks"))?;
@@ -323,6 +328,7 @@ impl RunStore {
                     idle_w: row.get(10)?,
                     controlled_dynamic_w: row.get(11)?,
                     background_dynamic_w: row.get(12)?,
+                    nodes: row.get(13)?,
                 })
             })
             .map_err(sqlite(&self.path, "read ticks"))?;
@@ -341,7 +347,8 @@ impl RunStore {
                 .connection
                 .prepare_cached(
                     "SELECT time_s, demand_cores, ready_capacity_cores, spec_replicas, ready_pods, pending_pods,
-                            p95_ms, slo_miss, oom_kills, idle_w, controlled_dynamic_w, background_dynamic_w
+                            p95_ms, slo_miss, oom_kills, idle_w, controlled_dynamic_w, background_dynamic_w,
+                            nodes
                      FROM ticks WHERE series_id = ?1 ORDER BY tick_index DESC LIMIT ?2",
                 )
                 .map_err(sqlite(&self.path, "read the latest ticks"))?;
@@ -362,6 +369,7 @@ impl RunStore {
                         idle_w: row.get(9)?,
                         controlled_dynamic_w: row.get(10)?,
                         background_dynamic_w: row.get(11)?,
+                        nodes: row.get(12)?,
                     })
                 })
                 .map_err(sqlite(&self.path, "read the latest ticks"))?;

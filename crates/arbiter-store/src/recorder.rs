@@ -16,8 +16,8 @@ use crate::error::{StoreError, sqlite};
 /// many ticks; larger batches barely speed up writing.
 pub const TICKS_PER_TRANSACTION: u32 = 240;
 
-/// One cluster's figures for one workload at one tick. Power figures are the whole cluster's
-/// (estimated) and repeat on each of its workloads' rows.
+/// One cluster's figures for one workload at one tick. Power figures and the node count are
+/// the whole cluster's and repeat on each of its workloads' rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TickRecord {
     /// Simulated time at the end of the tick, in seconds.
@@ -48,6 +48,9 @@ pub struct TickRecord {
     pub controlled_dynamic_w: f64,
     /// Estimated dynamic power of everything else on the nodes, in watts.
     pub background_dynamic_w: f64,
+    /// Nodes of the cluster that exist in this tick (launching, Ready, cordoned or NotReady).
+    /// Ticks stored before schema version 3 read as 0.
+    pub nodes: u32,
 }
 
 /// Writes one run. Created by [`crate::RunStore::recorder`]; consumed by [`RunRecorder::finish`]
@@ -145,8 +148,8 @@ impl RunRecorder {
             .prepare_cached(
                 "INSERT INTO ticks (series_id, tick_index, time_s, demand_cores, ready_capacity_cores,
                  spec_replicas, ready_pods, pending_pods, p95_ms, slo_miss, oom_kills, idle_w,
-                 controlled_dynamic_w, background_dynamic_w)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                 controlled_dynamic_w, background_dynamic_w, nodes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             )
             .and_then(|mut statement| {
                 statement.execute(params![
@@ -163,7 +166,8 @@ impl RunRecorder {
                     tick.oom_kills,
                     tick.idle_w,
                     tick.controlled_dynamic_w,
-                    tick.background_dynamic_w
+                    tick.background_dynamic_w,
+                    tick.nodes
                 ])
             })
             .map_err(sqlite(&self.path, "insert a tick"))?;

@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension};
 use crate::error::{StoreError, sqlite};
 
 /// Schema version this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Version 1: runs, per-tick figures, decisions, operations and reports.
 const MIGRATION_1: &str = "
@@ -107,8 +107,15 @@ ALTER TABLE runs ADD COLUMN updated_at TEXT;
 ALTER TABLE runs ADD COLUMN ticks_recorded INTEGER NOT NULL DEFAULT 0;
 ";
 
+/// Version 3: the cluster's node count on every tick row. Rows written before it read as 0
+/// nodes, because earlier builds did not record the count.
+const MIGRATION_3: &str = "
+ALTER TABLE ticks ADD COLUMN nodes INTEGER NOT NULL DEFAULT 0;
+";
+
 /// Every migration in order; `MIGRATIONS[i]` takes a file from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [MIGRATION_1, MIGRATION_2];
+pub(crate) const MIGRATIONS: [&str; SCHEMA_VERSION as usize] =
+    [MIGRATION_1, MIGRATION_2, MIGRATION_3];
 
 /// Reads the schema version, 0 for an empty database.
 pub(crate) fn read_version(connection: &Connection, path: &Path) -> Result<i64, StoreError> {
@@ -244,7 +251,9 @@ mod tests {
 
         let error = RunStore::open_read_only(&path).expect_err("read-only open of version 1");
         assert!(
-            error.to_string().contains("older than version 2"),
+            error
+                .to_string()
+                .contains(&format!("older than version {SCHEMA_VERSION}")),
             "{error}"
         );
 
@@ -266,6 +275,79 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM schema_version", [], |row| row.get(0))
             .expect("count versions");
         assert_eq!(versions, SCHEMA_VERSION);
+        RunStore::open_read_only(&path).expect("read-only open after migration");
+    }
+
+    /// Creates a file at schema version 2 with one finished run of two ticks on one series,
+    /// as a build without node counts wrote it.
+    fn version_2_store(path: &Path) {
+        let connection = Connection::open(path).expect("create file");
+        connection
+            .execute_batch(
+                "CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TEXT NOT NULL);",
+            )
+            .expect("version table");
+        connection
+            .execute_batch(MIGRATION_1)
+            .expect("version 1 schema");
+        connection
+            .execute_batch(MIGRATION_2)
+            .expect("version 2 schema");
+        connection
+            .execute_batch(
+                "INSERT INTO schema_version VALUES (1, '2026-01-01T00:00:00Z');
+                 INSERT INTO schema_version VALUES (2, '2026-01-01T00:00:00Z');
+                 INSERT INTO runs (kind, seed, trace, configuration, started_at, ended_at, status, ticks_recorded)
+                 VALUES ('compare', 12, 'old.csv', '{}', '2026-01-01T00:00:00Z', '2026-01-01T00:01:00Z', 'complete', 2);
+                 INSERT INTO series (run_id, cluster, workload) VALUES (1, 'baseline', 'ns/web');
+                 INSERT INTO ticks (series_id, tick_index, time_s, demand_cores, ready_capacity_cores,
+                     spec_replicas, ready_pods, pending_pods, p95_ms, slo_miss, oom_kills, idle_w,
+                     controlled_dynamic_w, background_dynamic_w)
+                 VALUES (1, 0, 15.0, 2.5, 3.0, 6, 6, 0, 120.0, 0, 0, 320.0, 40.0, 35.0),
+                        (1, 1, 30.0, 3.5, 3.0, 6, 6, 1, 260.0, 1, 0, 320.0, 50.0, 35.0);",
+            )
+            .expect("version 2 run");
+    }
+
+    #[test]
+    fn version_2_migrates() {
+        let directory = tempfile::tempdir().expect("temporary directory");
+        let path = directory.path().join("old.sqlite");
+        version_2_store(&path);
+
+        let error = RunStore::open_read_only(&path).expect_err("read-only open of version 2");
+        assert!(
+            error.to_string().contains("schema version 2, older than"),
+            "{error}"
+        );
+
+        let store = RunStore::open(&path).expect("open migrates");
+        assert_eq!(
+            read_version(&store.connection, &path).expect("version"),
+            SCHEMA_VERSION
+        );
+        let runs = store.list_runs().expect("runs after migration");
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].seed, 12);
+        assert_eq!(runs[0].ticks_recorded, 2);
+
+        let run = runs[0].id;
+        let ticks = store.latest_ticks(run, 10).expect("ticks after migration");
+        assert_eq!(ticks.len(), 2);
+        assert_eq!(ticks[0].demand_cores, 2.5);
+        assert_eq!(ticks[1].pending_pods, 1);
+        assert!(ticks[1].slo_miss);
+        assert_eq!(ticks[0].nodes, 0, "old rows read as 0 nodes");
+        assert_eq!(ticks[1].nodes, 0, "old rows read as 0 nodes");
+        let points = store
+            .tick_points(run, "baseline", "ns/web", 1)
+            .expect("points after migration");
+        assert_eq!(points.len(), 1);
+        assert_eq!(points[0].ticks, 2);
+        assert_eq!(points[0].nodes, 0.0);
+        assert_eq!(points[0].demand_cores, 3.0);
+        drop(store);
+
         RunStore::open_read_only(&path).expect("read-only open after migration");
     }
 

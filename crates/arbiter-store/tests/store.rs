@@ -174,6 +174,56 @@ fn decisions_full_and_summarised() {
 }
 
 #[test]
+fn tick_records_round_trip() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let path = directory.path().join("runs.sqlite");
+    let store = RunStore::open(&path).expect("open store");
+    let ticks = 300;
+    let run = write_fixture_run(&store, 4, ticks).expect("write fixture");
+
+    let stored = store
+        .latest_ticks(run, ticks as usize)
+        .expect("latest ticks");
+    let expected: Vec<_> = (0..2)
+        .flat_map(|cluster| (0..ticks).map(move |tick| fixture_ticks(tick, 4)[cluster].clone()))
+        .collect();
+    assert_eq!(stored.len(), expected.len());
+    for (stored, expected) in stored.iter().zip(&expected) {
+        assert_eq!(stored, expected, "tick at {} s", expected.time_s);
+    }
+    let experimental_nodes: Vec<u32> = expected[ticks as usize..]
+        .iter()
+        .map(|record| record.nodes)
+        .collect();
+    assert!(
+        experimental_nodes
+            .iter()
+            .any(|nodes| *nodes != experimental_nodes[0]),
+        "the fixture's experimental node count varies, so that bucket means are tested"
+    );
+
+    // 300 ticks in 30 buckets: 10 ticks each, and the node count is the bucket's mean.
+    let points = store
+        .tick_points(run, "experimental", FIXTURE_WORKLOAD, 30)
+        .expect("downsampled ticks");
+    assert_eq!(points.len(), 30);
+    for (bucket, point) in points.iter().enumerate() {
+        let records = &experimental_nodes[bucket * 10..(bucket + 1) * 10];
+        let mean = records.iter().map(|nodes| f64::from(*nodes)).sum::<f64>() / 10.0;
+        assert_eq!(point.ticks, 10);
+        assert!(
+            (point.nodes - mean).abs() < 1e-9,
+            "bucket {bucket}: {} nodes, expected {mean}",
+            point.nodes
+        );
+    }
+    let baseline = store
+        .tick_points(run, "baseline", FIXTURE_WORKLOAD, 30)
+        .expect("baseline ticks");
+    assert!(baseline.iter().all(|point| point.nodes == 4.0));
+}
+
+#[test]
 fn batches_visible_while_running() {
     let directory = tempfile::tempdir().expect("temporary directory");
     let path = directory.path().join("runs.sqlite");

@@ -73,6 +73,12 @@ struct RiskLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ClusterLabels {
+    run: String,
+    cluster: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PowerLabels {
     run: String,
     cluster: String,
@@ -114,6 +120,7 @@ pub fn render_metrics(store: &RunStore) -> Result<String, WebError> {
     let predicted = Family::<PredictionLabels, FloatGauge>::default();
     let risk = Family::<RiskLabels, FloatGauge>::default();
     let watts = Family::<PowerLabels, FloatGauge>::default();
+    let cluster_nodes = Family::<ClusterLabels, Gauge>::default();
     let tick_seconds = Family::<RunLabels, FloatGauge>::default();
     let wall_per_tick = Family::<RunLabels, FloatGauge>::default();
     registry.register(
@@ -155,6 +162,11 @@ pub fn render_metrics(store: &RunStore) -> Result<String, WebError> {
         "estimated_watts",
         "Node power of the latest tick per cluster, idle, controlled dynamic and background dynamic (estimated)",
         watts.clone(),
+    );
+    registry.register(
+        "cluster_nodes",
+        "Nodes per cluster in the latest tick of the newest run (simulated), absent when its ticks carry no node count",
+        cluster_nodes.clone(),
     );
     registry.register(
         "tick_simulated_seconds",
@@ -231,11 +243,27 @@ pub fn render_metrics(store: &RunStore) -> Result<String, WebError> {
             })
             .set(latest.risk);
         }
+        // Every workload row of a cluster carries the same power and node figures, so the
+        // first row of each cluster is used.
         let mut seen_clusters = std::collections::BTreeSet::new();
-        for tick in store.latest_ticks(newest.id, 1)? {
-            if !seen_clusters.insert(tick.cluster.clone()) {
-                continue;
+        let latest: Vec<_> = store
+            .latest_ticks(newest.id, 1)?
+            .into_iter()
+            .filter(|tick| seen_clusters.insert(tick.cluster.clone()))
+            .collect();
+        // Ticks stored before schema version 3 read as 0 nodes, so a latest tick with 0
+        // nodes in every cluster is taken as one without a node count.
+        if latest.iter().any(|tick| tick.nodes > 0) {
+            for tick in &latest {
+                cluster_nodes
+                    .get_or_create(&ClusterLabels {
+                        run: id.clone(),
+                        cluster: tick.cluster.clone(),
+                    })
+                    .set(i64::from(tick.nodes));
             }
+        }
+        for tick in latest {
             for (component, value) in [
                 ("idle", tick.idle_w),
                 ("controlled_dynamic", tick.controlled_dynamic_w),

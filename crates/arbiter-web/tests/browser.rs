@@ -152,6 +152,7 @@ fn pages_render_in_chromium() {
             "runs/1",
             &[
                 r#"data-chart="demand""#,
+                r#"data-chart="nodes""#,
                 r#"data-chart="energy-experimental""#,
                 "estimated",
             ],

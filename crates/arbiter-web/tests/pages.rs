@@ -12,7 +12,7 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 use arbiter_store::fixture::{
-    fixture_report, fixture_run, record_fixture_ticks, write_fixture_run,
+    fixture_report, fixture_run, fixture_ticks, record_fixture_ticks, write_fixture_run,
 };
 use arbiter_store::{RunId, RunStore, TICKS_PER_TRANSACTION};
 use arbiter_web::{TickEvent, WebError, router, spawn_server, write_report};
@@ -86,6 +86,7 @@ async fn run_page_has_charts() {
         "latency",
         "slo-misses",
         "pending",
+        "nodes",
         "energy-baseline",
         "energy-experimental",
     ] {
@@ -99,10 +100,42 @@ async fn run_page_has_charts() {
     assert!(body.contains("SLO 250 ms"));
     assert!(body.contains(r#"data-status="complete""#));
     assert!(!body.contains("NaN"));
+    assert!(body.contains("Nodes (mean per point)"));
 
     let (status, fragment) = get(&path, "/runs/1/charts").await;
     assert_eq!(status, StatusCode::OK);
     assert!(fragment.starts_with("<svg"));
+}
+
+#[tokio::test]
+async fn run_without_node_counts() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let path = directory.path().join("runs.sqlite");
+    let store = RunStore::open(&path).expect("open store");
+    let run = store.begin_run(&fixture_run(1)).expect("begin");
+    let mut recorder = store.recorder(run).expect("recorder");
+    // Ticks stored before node counts were recorded read as 0 nodes.
+    for tick in 0..100 {
+        for mut record in fixture_ticks(tick, 1) {
+            record.nodes = 0;
+            recorder.record_tick(&record).expect("tick");
+        }
+    }
+    recorder.finish(&fixture_report(1, 100)).expect("finish");
+
+    let (status, body) = get(&path, "/runs/1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains(r#"data-chart="pending""#));
+    assert!(!body.contains(r#"data-chart="nodes""#));
+    let (_, comparison) = get(&path, "/runs/1/comparison").await;
+    assert!(comparison.contains(r#"data-chart="difference-replicas""#));
+    assert!(!comparison.contains(r#"data-chart="difference-nodes""#));
+    let (_, metrics) = get(&path, "/metrics").await;
+    assert!(
+        metrics.contains("arbiter_estimated_watts{"),
+        "the latest tick is read: {metrics}"
+    );
+    assert!(!metrics.contains("arbiter_cluster_nodes"), "{metrics}");
 }
 
 #[tokio::test]
@@ -179,6 +212,7 @@ async fn comparison_with_seed_intervals() {
         "difference-capacity",
         "difference-replicas",
         "difference-latency",
+        "difference-nodes",
         "difference-power",
         "seed-difference-slo_miss_minutes",
     ] {
@@ -357,6 +391,24 @@ async fn metrics_parse_as_prometheus_text() {
         ),
         Some(320.0)
     );
+    // Run 2's last tick is fixture tick 599 of seed 2.
+    let last = fixture_ticks(599, 2);
+    assert_eq!(last[0].nodes, 4);
+    assert_eq!(
+        value(
+            "arbiter_cluster_nodes",
+            &[("run", "2"), ("cluster", "baseline")]
+        ),
+        Some(4.0)
+    );
+    assert_eq!(
+        value(
+            "arbiter_cluster_nodes",
+            &[("run", "2"), ("cluster", "experimental")]
+        ),
+        Some(f64::from(last[1].nodes))
+    );
+    assert_ne!(last[1].nodes, last[0].nodes, "the two clusters differ");
     assert_eq!(value("arbiter_tick_simulated_seconds", &[]), Some(15.0));
     assert_eq!(
         value("arbiter_run_info", &[("run", "2"), ("status", "complete")]),
@@ -382,7 +434,15 @@ fn report_is_self_contained() {
     assert!(!html.contains("<script"), "a report needs no script");
     assert!(!html.contains("src=\"http"));
     assert!(!html.contains("href=\"http"));
-    for chart in ["demand", "energy-baseline", "forecast", "difference-power"] {
+    assert!(html.contains(r#"data-chart="nodes""#));
+    for chart in [
+        "demand",
+        "nodes",
+        "energy-baseline",
+        "forecast",
+        "difference-nodes",
+        "difference-power",
+    ] {
         let svg = std::fs::read_to_string(out.join("charts").join(format!("{chart}.svg")))
             .expect("chart file");
         assert!(svg.starts_with("<svg xmlns="), "{chart}");

@@ -5,6 +5,7 @@ use arbiter_store::TickPoint;
 
 use crate::svg::{Series, Style};
 
+use super::run::has_node_counts;
 use super::*;
 
 /// Builds the comparison table and charts of a run: HTML and the charts.
@@ -176,6 +177,15 @@ pub fn comparison_section(store: &RunStore, run: RunId) -> Result<(String, Vec<C
             FigureKind::Simulated,
             |t| t.p95_ms,
         ));
+        if has_node_counts(&base) || has_node_counts(&exp) {
+            charts.push(paired(
+                "nodes",
+                "nodes",
+                "nodes",
+                FigureKind::Simulated,
+                |t| t.nodes,
+            ));
+        }
         charts.push(paired(
             "power",
             "node power",

@@ -7,7 +7,7 @@ use crate::svg::{Series, Style};
 use super::*;
 
 /// Builds the time-series charts of a run: demand and capacity, replicas, latency, SLO misses
-/// and estimated energy, for every workload.
+/// and pending pods for every workload, then the nodes and estimated energy of each cluster.
 pub fn run_charts(store: &RunStore, run: &RunSummary) -> Result<Vec<Chart>, WebError> {
     let series = store.series(run.id)?;
     let mut charts = Vec::new();
@@ -158,6 +158,30 @@ pub fn run_charts(store: &RunStore, run: &RunSummary) -> Result<Vec<Chart>, WebE
             x_label: None,
         });
 
+        // Nodes and power are whole-cluster figures that repeat on every workload's rows, so
+        // the first workload's rows carry them.
+        if index == 0 && points.iter().any(|(_, ticks)| has_node_counts(ticks)) {
+            charts.push(Chart {
+                id: "nodes".to_owned(),
+                title: "Nodes (mean per point)".to_owned(),
+                unit: "nodes".to_owned(),
+                kind: FigureKind::Simulated,
+                series: points
+                    .iter()
+                    .map(|(cluster, ticks)| {
+                        line(
+                            cluster_label(cluster),
+                            cluster_color(cluster),
+                            map(ticks, |tick| tick.nodes),
+                            Style::Line,
+                        )
+                    })
+                    .collect(),
+                reference: None,
+                x_label: None,
+            });
+        }
+
         if index == 0 {
             for (cluster, ticks) in &points {
                 charts.push(Chart {
@@ -192,6 +216,13 @@ pub fn run_charts(store: &RunStore, run: &RunSummary) -> Result<Vec<Chart>, WebE
         }
     }
     Ok(charts)
+}
+
+/// Returns whether any of the ticks has a node count. Ticks stored before schema version 3
+/// read as 0 nodes because that version added the count, so a run without any is shown
+/// without node charts rather than with a line at 0.
+pub(super) fn has_node_counts(ticks: &[TickPoint]) -> bool {
+    ticks.iter().any(|tick| tick.nodes > 0.0)
 }
 
 const LIVE_SCRIPT: &str = r#"<script>

@@ -211,6 +211,7 @@ impl ExperimentObserver for RunObserver {
                         idle_w: tick.idle_w,
                         controlled_dynamic_w: tick.controlled_dynamic_w,
                         background_dynamic_w: tick.background_dynamic_w,
+                        nodes: tick.nodes as u32,
                     };
                     recorder
                         .record_tick(&record)
