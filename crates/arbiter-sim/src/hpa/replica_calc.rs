@@ -81,25 +81,7 @@ pub(crate) fn resource_replicas<P: PodList + ?Sized>(
     metrics::resource_metric(ctx, resource, container, samples)
         .map_err(|e| format!("unable to get metrics for resource {resource}: {e}"))?;
     let pods = ctx.pods;
-    if pods.len() == 0 {
-        return Err("no pods returned by selector while calculating replica count".to_string());
-    }
-
-    group_pods_by_key(
-        pods,
-        ctx.keys,
-        samples,
-        resource,
-        ctx.config,
-        ctx.input.now_s,
-        groups,
-    );
-    remove_samples(samples, groups, IGNORED | UNREADY);
-    if samples.is_empty() {
-        return Err(
-            "did not receive metrics for targeted pods (pods might be unready)".to_string(),
-        );
-    }
+    group_ready_samples(ctx, samples, groups, resource)?;
 
     requests_by_key(
         pods,
@@ -185,6 +167,36 @@ fn filled_sample(value_milli: i64) -> MetricSample {
         timestamp_s: 0.0,
         window_s: 0.0,
     }
+}
+
+/// Groups the pods by readiness and sample, as `groupPods` does, and keeps only the samples of
+/// ready pods. Fails, as Kubernetes does, when the selector matched no pod or no ready pod
+/// has a sample.
+fn group_ready_samples<P: PodList + ?Sized>(
+    ctx: &CalcContext<'_, P>,
+    samples: &mut PodSamples,
+    groups: &mut KeyGroups,
+    resource: &str,
+) -> Result<(), String> {
+    if ctx.pods.len() == 0 {
+        return Err("no pods returned by selector while calculating replica count".to_string());
+    }
+    group_pods_by_key(
+        ctx.pods,
+        ctx.keys,
+        samples,
+        resource,
+        ctx.config,
+        ctx.input.now_s,
+        groups,
+    );
+    remove_samples(samples, groups, IGNORED | UNREADY);
+    if samples.is_empty() {
+        return Err(
+            "did not receive metrics for targeted pods (pods might be unready)".to_string(),
+        );
+    }
+    Ok(())
 }
 
 /// Removes the samples of the keys in any of the groups `flags`.
@@ -286,25 +298,7 @@ fn plain_metric_replicas<P: PodList + ?Sized>(
     let CalcBuffers {
         samples, groups, ..
     } = buffers;
-    let pods = ctx.pods;
-    if pods.len() == 0 {
-        return Err("no pods returned by selector while calculating replica count".to_string());
-    }
-    group_pods_by_key(
-        pods,
-        ctx.keys,
-        samples,
-        resource,
-        ctx.config,
-        ctx.input.now_s,
-        groups,
-    );
-    remove_samples(samples, groups, IGNORED | UNREADY);
-    if samples.is_empty() {
-        return Err(
-            "did not receive metrics for targeted pods (pods might be unready)".to_string(),
-        );
-    }
+    group_ready_samples(ctx, samples, groups, resource)?;
 
     let (ratio, usage) = metric_usage_ratio(samples, target_milli);
     let any_unready = groups.any(UNREADY);
