@@ -553,19 +553,24 @@ mod tests {
         );
     }
 
-    #[test]
-    fn plan_packs_uneven_pods_largest_first() {
-        // Largest first: 3000m and 3000m fill most of an 8-core node, 2500m opens a second
-        // node, the two 1000m pods go one to each, and 500m fills the first node to its
-        // 7500m of room. The second node gets 3500m, which a 4-core node fits exactly.
-        let pending = [
+    /// Six pods of uneven CPU requests, 11 cores in all, out of order.
+    fn uneven_pods() -> [PodRequests; 6] {
+        [
             pod(500, GIB),
             pod(1000, GIB),
             pod(3000, GIB),
             pod(2500, GIB),
             pod(1000, GIB),
             pod(3000, GIB),
-        ];
+        ]
+    }
+
+    #[test]
+    fn plan_packs_uneven_pods_largest_first() {
+        // Largest first: 3000m and 3000m fill most of an 8-core node, 2500m opens a second
+        // node, the two 1000m pods go one to each, and 500m fills the first node to its
+        // 7500m of room. The second node gets 3500m, which a 4-core node fits exactly.
+        let pending = uneven_pods();
         let plan = plan_launches(&pending, &mut [], &instance_types(), BACKGROUND, 100);
         assert_eq!(names(&plan), ["c8", "c4"]);
     }
@@ -579,14 +584,7 @@ mod tests {
             requested_cpu_milli: BACKGROUND.0,
             requested_memory_bytes: BACKGROUND.1,
         }];
-        let pending = [
-            pod(500, GIB),
-            pod(1000, GIB),
-            pod(3000, GIB),
-            pod(2500, GIB),
-            pod(1000, GIB),
-            pod(3000, GIB),
-        ];
+        let pending = uneven_pods();
         let plan = plan_launches(&pending, &mut launching, &types, BACKGROUND, 100);
         // The launching 4-core node takes 3000m and 500m; the other 7500m fill one c8.
         assert_eq!(names(&plan), ["c8"]);
