@@ -37,6 +37,20 @@ pub fn run_charts(store: &RunStore, run: &RunSummary) -> Result<Vec<Chart>, WebE
                 .map(|tick| (tick.time_s, value(tick)))
                 .collect()
         };
+        // One line per cluster of a figure that every tick point has.
+        let per_cluster = |value: fn(&TickPoint) -> f64| -> Vec<Series> {
+            points
+                .iter()
+                .map(|(cluster, ticks)| {
+                    line(
+                        cluster_label(cluster),
+                        cluster_color(cluster),
+                        map(ticks, value),
+                        Style::Line,
+                    )
+                })
+                .collect()
+        };
 
         let mut demand = Vec::new();
         if let Some((_, first)) = points.first() {
@@ -70,17 +84,7 @@ pub fn run_charts(store: &RunStore, run: &RunSummary) -> Result<Vec<Chart>, WebE
             title: format!("spec.replicas, {workload}"),
             unit: "replicas".to_owned(),
             kind: FigureKind::Simulated,
-            series: points
-                .iter()
-                .map(|(cluster, ticks)| {
-                    line(
-                        cluster_label(cluster),
-                        cluster_color(cluster),
-                        map(ticks, |tick| tick.spec_replicas),
-                        Style::Line,
-                    )
-                })
-                .collect(),
+            series: per_cluster(|tick| tick.spec_replicas),
             reference: None,
             x_label: None,
         });
@@ -90,17 +94,7 @@ pub fn run_charts(store: &RunStore, run: &RunSummary) -> Result<Vec<Chart>, WebE
             title: format!("p95 latency (highest per point), {workload}"),
             unit: "ms".to_owned(),
             kind: FigureKind::Simulated,
-            series: points
-                .iter()
-                .map(|(cluster, ticks)| {
-                    line(
-                        cluster_label(cluster),
-                        cluster_color(cluster),
-                        map(ticks, |tick| tick.p95_ms),
-                        Style::Line,
-                    )
-                })
-                .collect(),
+            series: per_cluster(|tick| tick.p95_ms),
             reference: slo_bound(run).map(|bound| (bound, format!("SLO {} ms", number(bound)))),
             x_label: None,
         });
@@ -143,17 +137,7 @@ pub fn run_charts(store: &RunStore, run: &RunSummary) -> Result<Vec<Chart>, WebE
             title: format!("Pending pods, {workload}"),
             unit: "pods".to_owned(),
             kind: FigureKind::Simulated,
-            series: points
-                .iter()
-                .map(|(cluster, ticks)| {
-                    line(
-                        cluster_label(cluster),
-                        cluster_color(cluster),
-                        map(ticks, |tick| tick.pending_pods),
-                        Style::Line,
-                    )
-                })
-                .collect(),
+            series: per_cluster(|tick| tick.pending_pods),
             reference: None,
             x_label: None,
         });
@@ -166,17 +150,7 @@ pub fn run_charts(store: &RunStore, run: &RunSummary) -> Result<Vec<Chart>, WebE
                 title: "Nodes (mean per point)".to_owned(),
                 unit: "nodes".to_owned(),
                 kind: FigureKind::Simulated,
-                series: points
-                    .iter()
-                    .map(|(cluster, ticks)| {
-                        line(
-                            cluster_label(cluster),
-                            cluster_color(cluster),
-                            map(ticks, |tick| tick.nodes),
-                            Style::Line,
-                        )
-                    })
-                    .collect(),
+                series: per_cluster(|tick| tick.nodes),
                 reference: None,
                 x_label: None,
             });
