@@ -30,7 +30,7 @@ const EXPERIMENTAL_COLOR: &str = "#d62728";
 const DEMAND_COLOR: &str = "#444444";
 
 /// Figures of a comparison report: JSON name, label and kind.
-pub const FIGURES: [(&str, &str, FigureKind); 14] = [
+pub const FIGURES: [(&str, &str, FigureKind); 16] = [
     (
         "slo_miss_minutes",
         "SLO-miss minutes",
@@ -61,6 +61,8 @@ pub const FIGURES: [(&str, &str, FigureKind); 14] = [
         "dropped core-hours",
         FigureKind::Simulated,
     ),
+    ("node_hours", "node-hours", FigureKind::Simulated),
+    ("evicted_pods", "evicted pods", FigureKind::Simulated),
     ("energy_kwh", "energy (kWh)", FigureKind::Estimated),
     ("energy_idle_kwh", "  idle (kWh)", FigureKind::Estimated),
     (
@@ -251,9 +253,18 @@ pub fn run_summary(run: &RunSummary, series: &[SeriesInfo]) -> String {
         let _ = write!(body, "<tr><th>error</th><td>{}</td></tr>", escape(error));
     }
     if let Some(nodes) = run.configuration.pointer("/cluster/nodes/count") {
+        let provisioned = run
+            .configuration
+            .pointer("/cluster/provisioner")
+            .is_some_and(|provisioner| !provisioner.is_null());
+        let note = if provisioned {
+            ", plus the nodes the provisioner launches"
+        } else {
+            ""
+        };
         let _ = write!(
             body,
-            "<tr><th>nodes per cluster (configured)</th><td>{}</td></tr>",
+            "<tr><th>static nodes per cluster (configured)</th><td>{}{note}</td></tr>",
             escape(&nodes.to_string())
         );
     }
