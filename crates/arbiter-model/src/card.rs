@@ -256,6 +256,42 @@ fn percent(value: Option<f64>) -> String {
 }
 
 impl Evaluation {
+    /// Returns one sentence per model that should not be trusted as it is: a demand model
+    /// whose MAE is worse than persistence on the test rows, and a risk model whose labels
+    /// had no positive or no negative row.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for demand in &self.demand {
+            let persistence = demand
+                .baselines
+                .get("persistence")
+                .and_then(|metrics| metrics.mae);
+            if let (Some(model), Some(persistence)) = (demand.model.mae, persistence)
+                && model > persistence
+            {
+                let target = match demand.target {
+                    DemandTarget::Cpu => "CPU",
+                    DemandTarget::Memory => "memory",
+                };
+                warnings.push(format!(
+                    "the {target} demand model at {} window{} has an MAE of {model:.4} on the test rows, worse than persistence ({persistence:.4}); do not use it for that horizon",
+                    demand.horizon_windows,
+                    if demand.horizon_windows == 1 { "" } else { "s" }
+                ));
+            }
+        }
+        if let Some(risk) = &self.risk
+            && let Some(rate) = risk.positive_rate
+            && (rate <= 0.0 || rate >= 1.0)
+        {
+            warnings.push(format!(
+                "the risk model's test rows are {:.0}% positive, so its AUROC is undefined and its probabilities are untested; label a trace with both disrupted and calm windows",
+                rate * 100.0
+            ));
+        }
+        warnings
+    }
+
     /// Writes the metrics as Markdown tables.
     pub fn to_markdown(&self) -> String {
         let mut out = String::new();
@@ -420,5 +456,45 @@ impl ModelCard {
             let _ = writeln!(out, "{}. `{name}`", index + 1);
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metrics(mae: f64) -> ForecastMetrics {
+        ForecastMetrics {
+            rows: 10,
+            mae: Some(mae),
+            wmape: None,
+            pinball_upper: None,
+            upper_coverage: None,
+        }
+    }
+
+    fn demand(horizon_windows: usize, model: f64, persistence: f64) -> DemandEvaluation {
+        DemandEvaluation {
+            target: DemandTarget::Cpu,
+            horizon_windows,
+            model: metrics(model),
+            baselines: BTreeMap::from([("persistence".to_owned(), metrics(persistence))]),
+        }
+    }
+
+    #[test]
+    fn warnings_name_models_worse_than_persistence() {
+        let evaluation = Evaluation {
+            demand: vec![demand(1, 0.3, 0.4), demand(12, 0.9, 0.5)],
+            risk: None,
+        };
+        let warnings = evaluation.warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("CPU demand model at 12 windows"),
+            "{}",
+            warnings[0]
+        );
+        assert!(warnings[0].contains("0.5000"), "{}", warnings[0]);
     }
 }

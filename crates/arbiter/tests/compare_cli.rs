@@ -412,3 +412,48 @@ fn provisioner_flag_and_cluster_file() {
         false
     );
 }
+
+#[test]
+fn replay_checks_referee_settings() {
+    let dir = scratch_dir("replay-referee");
+    run_short(&dir, "run", "3");
+    let decisions = dir.join("run.jsonl");
+    let report = dir.join("run.json");
+    let output = arbiter(&[
+        "replay",
+        "--decisions",
+        decisions.to_str().expect("utf-8 path"),
+        "--referee",
+        report.to_str().expect("utf-8 path"),
+        "--limit",
+        "0",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("(the same)"), "{text}");
+    assert!(
+        text.contains("different action or agent                   0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("same action, other record                   0"),
+        "{text}"
+    );
+
+    let misspelt = dir.join("referee.toml");
+    std::fs::write(&misspelt, "max_replicaz = 40\n").expect("write referee file");
+    let output = arbiter(&[
+        "replay",
+        "--decisions",
+        decisions.to_str().expect("utf-8 path"),
+        "--referee",
+        misspelt.to_str().expect("utf-8 path"),
+    ]);
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(
+        message.contains("unknown setting `max_replicaz`"),
+        "{message}"
+    );
+    assert!(message.contains("referee.toml"), "{message}");
+}

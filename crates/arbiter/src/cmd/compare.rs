@@ -56,7 +56,7 @@ pub struct CompareArgs {
     #[arg(long, value_name = "PATH")]
     pub decisions: Option<PathBuf>,
     /// Write per-tick figures of both clusters as CSV to this file (one row per cluster,
-    /// workload and tick: demand, capacity, replicas, latency).
+    /// workload and tick: demand, capacity, replicas, latency, power, nodes).
     #[arg(long, value_name = "PATH")]
     pub ticks: Option<PathBuf>,
     /// Cores of demand per trace CPU unit (for a trace in NCU, the cores of its largest
@@ -227,7 +227,7 @@ impl ExperimentObserver for RunObserver {
                 let key = self.workload_keys.get(index).map_or("", String::as_str);
                 writeln!(
                     writer,
-                    "{time_s},{cluster},{key},{:.4},{:.4},{},{},{},{:.1},{},{:.2}",
+                    "{time_s},{cluster},{key},{:.4},{:.4},{},{},{},{:.1},{},{:.2},{}",
                     workload.demand_cores,
                     workload.ready_capacity_cores,
                     workload.spec_replicas,
@@ -236,6 +236,7 @@ impl ExperimentObserver for RunObserver {
                     workload.p95_ms,
                     workload.oom_kills,
                     tick.idle_w + tick.controlled_dynamic_w + tick.background_dynamic_w,
+                    tick.nodes,
                 )?;
             }
         }
@@ -315,7 +316,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
             );
             writeln!(
                 writer,
-                "time_s,cluster,workload,demand_cores,ready_capacity_cores,spec_replicas,ready_pods,pending_pods,p95_ms,oom_kills,power_w"
+                "time_s,cluster,workload,demand_cores,ready_capacity_cores,spec_replicas,ready_pods,pending_pods,p95_ms,oom_kills,power_w,nodes"
             )?;
             Some(writer)
         }
@@ -545,12 +546,18 @@ fn render_table(report: &ExperimentReport, trace: &Path) -> String {
             UsageUnit::Normalized => "normalized units (NCU)",
             UsageUnit::Relative => "relative units",
         };
+        let scale_source = match report.configuration.demand.cores_per_unit {
+            Some(_) => "set by --cores-per-unit".to_owned(),
+            None => format!(
+                "median window of the trace = {} cores",
+                report.configuration.demand.median_cores
+            ),
+        };
         out.push_str(&format!(
-            "  workload {}: {} of 300 s in {unit}; 1 trace CPU unit = {:.3} cores (median window of the trace = {} cores)\n",
+            "  workload {}: {} of 300 s in {unit}; 1 trace CPU unit = {:.3} cores ({scale_source})\n",
             workload.workload,
             plural(workload.windows, "window"),
             workload.mapping.cores_per_unit,
-            report.configuration.demand.median_cores,
         ));
         let spikes = match quirks.spike_policy {
             SpikePolicy::Flag => "flagged, kept as read",
@@ -565,8 +572,10 @@ fn render_table(report: &ExperimentReport, trace: &Path) -> String {
         ));
     }
     out.push_str(&format!(
-        "  simulated {days:.1} days in {} ticks of {} s\n\n",
-        report.ticks, report.configuration.tick_s
+        "  simulated {} days in {} ticks of {} s\n\n",
+        short_number(days),
+        report.ticks,
+        report.configuration.tick_s
     ));
 
     let (baseline, experimental) = (&report.baseline, &report.experimental);
@@ -693,9 +702,9 @@ fn render_table(report: &ExperimentReport, trace: &Path) -> String {
     }
     let discipline = &report.discipline;
     out.push_str(&format!(
-        "\nArbiter's actions: {} over {} workload-days; per workload-day p50 {:.1}, p99 {:.1}, max {}; {:.0}% of workload-days without an action\n",
+        "\nArbiter's actions: {} over {}; per workload-day p50 {:.1}, p99 {:.1}, max {}; {:.0}% of workload-days without an action\n",
         discipline.actions,
-        discipline.workload_days,
+        plural(discipline.workload_days, "workload-day"),
         discipline.p50_actions_per_workload_day,
         discipline.p99_actions_per_workload_day,
         discipline.max_actions_per_workload_day,
@@ -711,6 +720,12 @@ fn render_table(report: &ExperimentReport, trace: &Path) -> String {
          Energy is a utilization-derived estimate (idle 80 W, CPU 120 W and memory 60 W at full scale per node), not a measurement.\n",
     );
     out
+}
+
+/// Formats a number with at most two decimals and no trailing zeros (29, 0.25, 1.5).
+fn short_number(value: f64) -> String {
+    let text = format!("{value:.2}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 /// Formats a count with its noun, adding an `s` unless the count is one.
@@ -735,6 +750,47 @@ pub fn overlay_controller_config(
         .referee
         .validate()
         .with_context(|| format!("invalid referee settings in {}", path.display()))?;
+    let ranges = [
+        ("peak.quantile", config.peak.quantile, 0.0, 1.0),
+        (
+            "policy.target_utilization",
+            config.policy.target_utilization,
+            0.01,
+            1.0,
+        ),
+        (
+            "policy.slo_safe_utilization",
+            config.policy.slo_safe_utilization,
+            0.01,
+            1.0,
+        ),
+        (
+            "policy.memory_safe_utilization",
+            config.policy.memory_safe_utilization,
+            0.01,
+            1.0,
+        ),
+        (
+            "policy.memory_surge_factor",
+            config.policy.memory_surge_factor,
+            1.0,
+            f64::MAX,
+        ),
+        ("peak.horizon_s", config.peak.horizon_s, 300.0, f64::MAX),
+    ];
+    for (name, value, low, high) in ranges {
+        if !(low..=high).contains(&value) {
+            bail!(
+                "invalid controller configuration {}: setting `{name}` is {value}; expected a value from {low} to {}",
+                path.display(),
+                if high == f64::MAX {
+                    "any larger number".to_owned()
+                } else {
+                    high.to_string()
+                }
+            );
+        }
+    }
     Ok(config)
 }
 
@@ -755,7 +811,7 @@ pub fn overlay_cluster_config(base: &ClusterConfig, path: &Path) -> anyhow::Resu
 }
 
 /// Reads a TOML (`.toml`) or JSON file of settings as a JSON value.
-fn read_overrides(path: &Path, section: &str) -> anyhow::Result<serde_json::Value> {
+pub(crate) fn read_overrides(path: &Path, section: &str) -> anyhow::Result<serde_json::Value> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("failed to read {section} configuration {}", path.display()))?;
     let is_toml = path
@@ -764,15 +820,22 @@ fn read_overrides(path: &Path, section: &str) -> anyhow::Result<serde_json::Valu
     if is_toml {
         toml::from_str(&text)
             .with_context(|| format!("invalid TOML in {section} configuration {}", path.display()))
+    } else if text.trim().is_empty() {
+        // An empty file overrides nothing, as an empty TOML file does.
+        Ok(serde_json::Value::Object(serde_json::Map::new()))
     } else {
-        serde_json::from_str(&text)
-            .with_context(|| format!("invalid JSON in {section} configuration {}", path.display()))
+        serde_json::from_str(&text).with_context(|| {
+            format!(
+                "invalid JSON in {section} configuration {}; a file is read as TOML only when its name ends in .toml",
+                path.display()
+            )
+        })
     }
 }
 
 /// Merges `overrides` into the encoded `base` and decodes the result. `section` names the
 /// `configuration` object of the `--json` report that has the same keys.
-fn overlay<T: Serialize + serde::de::DeserializeOwned>(
+pub(crate) fn overlay<T: Serialize + serde::de::DeserializeOwned>(
     base: &T,
     overrides: &serde_json::Value,
     path: &Path,
@@ -787,8 +850,30 @@ fn overlay<T: Serialize + serde::de::DeserializeOwned>(
             path.display()
         )
     })?;
-    serde_json::from_value(merged)
-        .with_context(|| format!("invalid {section} configuration {}", path.display()))
+    serde_path_to_error::deserialize(merged).map_err(|error| {
+        anyhow::anyhow!(
+            "invalid {section} configuration {}: setting `{}`: {}",
+            path.display(),
+            error.path(),
+            plain_type_names(&error.inner().to_string())
+        )
+    })
+}
+
+/// Replaces Rust type names in a decoding error with the kind of value they accept.
+fn plain_type_names(message: &str) -> String {
+    let mut message = message.to_owned();
+    for (rust, plain) in [
+        ("expected f64", "expected a number"),
+        ("expected usize", "expected a non-negative integer"),
+        ("expected u64", "expected a non-negative integer"),
+        ("expected u32", "expected a non-negative integer"),
+        ("expected i64", "expected an integer"),
+        ("expected i32", "expected an integer"),
+    ] {
+        message = message.replace(rust, plain);
+    }
+    message
 }
 
 /// Copies `overrides` into `target` key by key, refusing keys that `target` lacks.

@@ -58,6 +58,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&evaluation)?);
     } else {
         print!("{}", evaluation.to_markdown());
+        for warning in evaluation.warnings() {
+            tracing::warn!("{warning}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

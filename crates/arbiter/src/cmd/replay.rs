@@ -19,9 +19,11 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "PATH")]
     pub decisions: PathBuf,
     /// Referee configuration to replay with: a JSON or TOML file (by extension) with
-    /// RefereeConfig fields, absent fields keeping their defaults, or the JSON report of
-    /// `arbiter compare --json`, whose `configuration.controller.referee` is used. Pass the
-    /// run's own report to reproduce its decisions.
+    /// RefereeConfig fields, or the JSON report of `arbiter compare --json`, whose
+    /// `configuration.controller.referee` is used. Pass the run's own report to reproduce its
+    /// decisions. Fields a file leaves out take the library defaults, not the run's (no
+    /// allowed namespaces, for example), so to change one setting, copy the run's
+    /// `configuration.controller.referee` object and edit it. Unknown fields are an error.
     #[arg(long, value_name = "PATH")]
     pub referee: PathBuf,
     /// Differing decisions to print in full (0 prints only the summary).
@@ -55,32 +57,17 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
 /// `configuration.controller.referee` object (the `arbiter compare --json` report) yields
 /// that object.
 pub fn load_referee_config(path: &Path) -> anyhow::Result<RefereeConfig> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("failed to read referee configuration {}", path.display()))?;
-    let is_toml = path
-        .extension()
-        .is_some_and(|extension| extension.eq_ignore_ascii_case("toml"));
-    let config: RefereeConfig = if is_toml {
-        toml::from_str(&text).with_context(|| {
-            format!(
-                "invalid referee configuration {}; expected TOML with RefereeConfig fields such as max_replicas = 40",
-                path.display()
-            )
-        })?
-    } else {
-        let value: serde_json::Value = serde_json::from_str(&text)
-            .with_context(|| format!("invalid JSON in referee configuration {}", path.display()))?;
-        let section = value
-            .pointer("/configuration/controller/referee")
-            .cloned()
-            .unwrap_or(value);
-        serde_json::from_value(section).with_context(|| {
-            format!(
-                "invalid referee configuration {}; expected RefereeConfig fields such as \"max_replicas\": 40",
-                path.display()
-            )
-        })?
-    };
+    let value = super::compare::read_overrides(path, "referee")?;
+    let section = value
+        .pointer("/configuration/controller/referee")
+        .cloned()
+        .unwrap_or(value);
+    let config: RefereeConfig = super::compare::overlay(
+        &RefereeConfig::default(),
+        &section,
+        path,
+        "controller.referee",
+    )?;
     config
         .validate()
         .with_context(|| format!("invalid referee configuration {}", path.display()))?;

@@ -144,6 +144,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         eprintln!("wrote {}", args.out.display());
     }
     print!("{}", trained.card.evaluation.to_markdown());
+    for warning in trained.card.evaluation.warnings() {
+        tracing::warn!("{warning}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
