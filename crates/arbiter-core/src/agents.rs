@@ -40,13 +40,12 @@ pub struct PolicyConfig {
     pub risk_threshold: f64,
     /// Share of the memory limit that the pods' summed working set may fill before agent A
     /// adds replicas to spread it, in (0, 1]. Memory of in-flight work is spread over the
-    /// serving pods, so more replicas lower each pod's working set; unlike CPU, this holds
+    /// serving pods, so more replicas lower each pod's working set. Unlike CPU, this works
     /// even when the nodes' CPU is saturated. Default 0.7.
     pub memory_safe_utilization: f64,
-    /// How many times its mean over the last hour the working set must reach before agent A
-    /// sizes for memory, in [1, inf). A surge that arrives with load is spread by more pods;
-    /// a slow climb is more likely a leak, which more pods do not cure and agent C restarts.
-    /// Default 1.5.
+    /// Multiple of its hourly mean that the working set must reach before agent A sizes for
+    /// memory, in [1, inf). Default 1.5. More pods spread a surge that arrives with load. A
+    /// slow climb is more likely a leak, which more pods do not cure, so agent C restarts it.
     pub memory_surge_factor: f64,
     /// Headroom agent B keeps above the larger of the upper forecast and the long-horizon
     /// peak before removing replicas. Default 0.25.
@@ -194,8 +193,8 @@ impl WorkloadContext<'_> {
         Some(replicas.clamp(1.0, f64::from(i32::MAX / 2)) as i32)
     }
 
-    /// The working set to plan for now, in GiB: the larger of the mean forecast and the
-    /// current summed working set.
+    /// Returns the working set to plan for now, in GiB: the larger of the mean forecast and
+    /// the current summed working set.
     fn memory_now_gib(&self) -> f64 {
         self.prediction
             .memory_mean_gib
@@ -269,10 +268,10 @@ pub trait Agent {
 /// replicas whose CPU limits the Ready nodes can cover, since further pods would only share
 /// the same cores.
 ///
-/// Memory: when the summed working set surges (at least `memory_surge_factor` times its
-/// hourly mean) beyond `memory_safe_utilization` of the Ready pods' memory limits, A also
-/// sizes for the working set plus `scale_up_headroom`; the node ceiling does not bound this
-/// size, because spreading in-flight work over more pods lowers each pod's working set.
+/// Memory: the summed working set may surge to `memory_surge_factor` times its hourly mean
+/// and beyond `memory_safe_utilization` of the Ready pods' memory limits. A then also sizes
+/// for the working set plus `scale_up_headroom`. The node ceiling does not bound this size,
+/// because spreading in-flight work over more pods lowers each pod's working set.
 ///
 /// A proposes only sizes above `spec.replicas`, so pods that are still starting count as
 /// capacity on the way.
