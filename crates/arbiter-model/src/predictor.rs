@@ -207,10 +207,14 @@ impl Predictor for ModelPredictor {
 fn read_card(directory: &Path) -> Result<ModelCard, ModelError> {
     let path = directory.join(CARD_JSON);
     if !directory.is_dir() {
+        let reason = if directory.exists() {
+            "it is not a directory"
+        } else {
+            "it was not found"
+        };
         return Err(ModelError::ModelDirectory {
             path: directory.to_path_buf(),
-            reason: "it is not a directory; pass the directory `arbiter train --out` wrote"
-                .to_owned(),
+            reason: format!("{reason}; pass the directory `arbiter train --out` wrote"),
         });
     }
     let text = std::fs::read_to_string(&path).map_err(|source| ModelError::Io {

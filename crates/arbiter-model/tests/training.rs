@@ -377,7 +377,7 @@ fn predictor_rejects_schema_mismatch() {
 fn predictor_rejects_bad_directories() {
     let missing = temp_dir("missing");
     let error = ModelPredictor::load(&missing).expect_err("no directory");
-    assert!(error.to_string().contains("not a directory"), "{error}");
+    assert!(error.to_string().contains("was not found"), "{error}");
 
     let empty = temp_dir("empty");
     std::fs::create_dir_all(&empty).expect("dir");

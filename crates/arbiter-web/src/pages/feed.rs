@@ -17,7 +17,13 @@ fn action_text(action: &Action) -> String {
             let rest: Vec<String> = object
                 .iter()
                 .filter(|(key, _)| *key != "kind" && *key != "workload")
-                .map(|(key, value)| format!("{key}={value}"))
+                .map(|(key, value)| match value {
+                    serde_json::Value::Null => format!("{key}=none"),
+                    serde_json::Value::Number(number) if !number.is_i64() && !number.is_u64() => {
+                        format!("{key}={}", super::number(number.as_f64().unwrap_or(0.0)))
+                    }
+                    other => format!("{key}={other}"),
+                })
                 .collect();
             Some(if rest.is_empty() {
                 kind
@@ -289,4 +295,28 @@ pub fn decisions_page(store: &RunStore, run: RunId, query: &FeedQuery) -> Result
         &body,
         Links::Server,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn action_text_rounds_load_caps() {
+        let cap = |cap_cores| Action::CapLoad {
+            workload: "lab/web".to_owned(),
+            cap_cores,
+        };
+        assert_eq!(
+            action_text(&cap(Some(11.899_999_999_999_999))),
+            "cap_load cap_cores=11.9"
+        );
+        assert_eq!(action_text(&cap(None)), "cap_load cap_cores=none");
+        let scale = Action::Scale {
+            workload: "lab/web".to_owned(),
+            from: 13,
+            to: 10,
+        };
+        assert_eq!(action_text(&scale), "scale 13 → 10");
+    }
 }

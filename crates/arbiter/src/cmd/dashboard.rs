@@ -14,7 +14,7 @@ use arbiter_store::RunStore;
 pub struct DashboardArgs {
     /// Run store file [default: arbiter/arbiter.sqlite under the user's data directory,
     /// ~/.local/share/arbiter/arbiter.sqlite on Linux].
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", env = "ARBITER_STORE")]
     pub store: Option<PathBuf>,
     /// TCP port to listen on; 0 picks a free port.
     #[arg(long, default_value_t = 8080)]
