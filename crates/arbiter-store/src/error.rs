@@ -60,7 +60,9 @@ pub enum StoreError {
         source: rusqlite::Error,
     },
     /// No run has this id.
-    #[error("run {run} not found in run store {path}; list the runs with `arbiter dashboard`")]
+    #[error(
+        "run {run} not found in run store {path}; the Runs page of `arbiter dashboard --store {path}` lists the runs it has"
+    )]
     RunNotFound {
         /// The requested id.
         run: i64,
