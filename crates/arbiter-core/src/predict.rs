@@ -201,7 +201,7 @@ pub struct PeakConfig {
     /// Quantile of the window means taken as the peak, in [0, 1]. Default 0.99.
     ///
     /// NOTE: on the shipped 29-day Borg trace (`arbiter compare` defaults) this peak plus
-    /// agent B's 25% margin asks for more replicas than the 5 nodes can give CPU to, so
+    /// agent B's 25% margin needs more replicas than the 5 nodes can give CPU to, so
     /// `spec.replicas` never drops below that node ceiling (38) after the first hour. A lower
     /// quantile saves core-hours only where bursts come less often than daily.
     pub quantile: f64,

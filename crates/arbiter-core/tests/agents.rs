@@ -425,7 +425,7 @@ fn efficiency_keeps_room_for_days_working_set() {
     let mut features = memory_features(8.0, 8.0);
     features.values[Feature::MemoryMax24h as usize] = Some(14.0);
     let proposals = propose(&Efficiency, &cluster, &features, &prediction);
-    // 14 GiB at 0.7 GiB per replica needs 20 replicas and 25 with the 25% margin; emptying
+    // 14 GiB at 0.7 GiB per replica needs 20 replicas, and 25 with the 25% margin. Emptying
     // two nodes of 8 pods each lands on 24, between the two.
     assert_one_scale(&proposals, 24, "highest working set");
 }

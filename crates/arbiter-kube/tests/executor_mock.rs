@@ -332,7 +332,7 @@ fn generator_labels() -> Value {
     labels
 }
 
-/// The read, patch and Event of capping `lab/web-load` at `cores` (as the annotation text).
+/// Returns the read, patch and Event of capping `lab/web-load` at `cores` (as the annotation text).
 fn cap_requests(cores: &str) -> Vec<Expected> {
     vec![
         get("web-load", 1, generator_labels()),
@@ -363,7 +363,8 @@ async fn cap_load_patches_generator_annotation() {
     assert_eq!(record.status, ExecutionStatus::Executed);
 }
 
-/// The list request that looks up the load generator of `lab/web`, answered with `items`.
+/// Returns the list request that looks up the load generator of `lab/web`, with `items` as
+/// the reply.
 fn generator_list(items: Vec<Value>) -> Expected {
     Expected {
         method: "GET",

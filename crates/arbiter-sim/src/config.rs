@@ -213,7 +213,8 @@ impl Default for LatencyConfig {
 ///
 /// `cores = value * cores_per_unit`. When `cores_per_unit` is `None`, it is chosen so that the
 /// median CPU value of the trace's windows (zero-task windows excluded) maps to
-/// `median_cores`, whether the whole trace or only its first days are replayed; memory likewise with `median_memory_gib`. For traces in normalized units
+/// `median_cores`, whether the whole trace or only its first days are replayed. Memory is
+/// scaled likewise with `median_memory_gib`. For traces in normalized units
 /// (NCU, 1.0 = the trace's largest machine) an explicit `cores_per_unit` states the machine
 /// size instead.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

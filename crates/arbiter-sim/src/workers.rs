@@ -4,9 +4,9 @@
 //!
 //! Work is split into a few contiguous chunks per thread, and results are gathered in chunk
 //! order, so they do not depend on the thread count. Starting threads once, rather than in
-//! every tick, keeps the cost of a parallel pass to waking the workers. Having more chunks
-//! than threads lets a worker take over the chunks of one that the operating system has
-//! paused, which matters on a machine shared with other processes.
+//! every tick, keeps the cost of a parallel pass to waking the workers. With more chunks
+//! than threads, an idle worker takes over chunks from a worker that the operating system
+//! has paused. This matters on a machine shared with other processes.
 
 use std::sync::Arc;
 
@@ -53,7 +53,7 @@ impl Workers {
     }
 
     /// Runs `work` over contiguous chunks of `items`, and returns its results in chunk order.
-    /// `state` holds one value per chunk, such as reused buffers, and must have at least
+    /// `state` has one value per chunk, such as reused buffers, and must have at least
     /// [`Workers::chunks`] entries.
     pub(crate) fn map_chunks<T, S, R>(
         &self,

@@ -725,7 +725,7 @@ fn patch_deployment(
     }
 
     // A changed pod template (a rollout restart) bumps the generation and replaces the pods
-    // by a rolling update; on a load generator it changes the cap of the load it offers.
+    // by a rolling update. On a load generator it changes the cap of the load it offers.
     let template_changed = template_annotations != state.deployments[index].template_annotations;
     let previous_template = std::mem::replace(
         &mut state.deployments[index].template_annotations,

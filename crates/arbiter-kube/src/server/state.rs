@@ -517,7 +517,7 @@ impl SimState {
     }
 
     /// Starts a rolling update of a simulated Deployment whose pod template changed, as the
-    /// Deployment controller does; a load generator has no simulated pods to replace.
+    /// Deployment controller does. A load generator has no simulated pods to replace.
     pub fn roll_out(&mut self, index: usize) -> Result<(), KubeError> {
         let key = self.deployments[index].key();
         if let Backing::Simulated { cluster } = &self.deployments[index].backing {

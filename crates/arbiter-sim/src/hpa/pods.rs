@@ -193,8 +193,8 @@ pub(crate) struct PodStatus {
 /// The pods matched by an HPA's selector, read by position.
 ///
 /// The replica calculation reads pods through this trait, so that the simulator can pass its
-/// own pod records without building a [`PodView`] per pod. Every method must answer as the
-/// [`PodView`] of the pod would.
+/// own pod records without building a [`PodView`] per pod. Every method must return what
+/// the [`PodView`] of the pod would.
 pub(crate) trait PodList {
     /// Returns the number of pods.
     fn len(&self) -> usize;

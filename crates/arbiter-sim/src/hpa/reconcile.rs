@@ -213,8 +213,8 @@ impl HorizontalPodAutoscaler {
         self.run(config, input, pods, scratch, outcome);
     }
 
-    /// The steps of [`HorizontalPodAutoscaler::reconcile`], except copying the conditions
-    /// into the outcome.
+    /// Runs the steps of [`HorizontalPodAutoscaler::reconcile`], except copying the
+    /// conditions into the outcome.
     fn run<P: PodList + ?Sized>(
         &mut self,
         config: &HpaConfig,
